@@ -1,0 +1,90 @@
+"""The session store contract: every backend implements :class:`SessionStore`.
+
+A store maps a session id to a JSON-serialisable map plus a version number. Requests use
+it with optimistic concurrency: :meth:`SessionStore.load` once at the start,
+:meth:`SessionStore.save` once at the end with the version that was loaded. A save whose
+version no longer matches raises :class:`~kdeps_expr.errors.ConflictError` and the caller
+re-runs the request, so concurrent requests lose no update and requests on different
+sessions never wait for each other.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One session as loaded: its data, the version to save against, and its expiry."""
+
+    data: dict[str, Any]
+    version: int
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """A row of ``kdeps-expr sessions list``."""
+
+    session_id: str
+    last_used: float
+    expires_at: float
+    keys: int
+
+
+class SessionStore(ABC):
+    """A place where sessions live; the docstrings below are the contract.
+
+    ``ttl`` is an idle timeout in seconds: every save or touch pushes the session's expiry
+    to ``clock() + ttl``. An expired session is invisible to every method at once, whether
+    or not :meth:`purge_expired` has run. Failures raise :class:`StoreError`; no method
+    signals failure through its return value. One store object serves many threads.
+    """
+
+    kind: str = "abstract"
+
+    def __init__(self, ttl: float, clock: Clock = time.time) -> None:
+        self.ttl = ttl
+        self.clock = clock
+
+    @abstractmethod
+    def load(self, session_id: str) -> Snapshot | None:
+        """The live session ``session_id``, or ``None`` when it is unknown or expired.
+
+        Raises ``StoreError`` naming the session when its stored data cannot be read.
+        """
+
+    @abstractmethod
+    def save(self, session_id: str, data: dict[str, Any], version: int) -> int:
+        """Store ``data`` as the session's whole content and push its expiry; return the new version.
+
+        ``version`` is the one :meth:`load` returned, or ``0`` for a session that did not
+        exist (an expired one counts as not existing). When the stored version differs,
+        nothing is written and ``ConflictError`` is raised. Data that is not JSON (a
+        non-string map key, a function) raises ``StoreError`` and writes nothing.
+        """
+
+    @abstractmethod
+    def touch(self, session_id: str) -> bool:
+        """Push the expiry of a live session to now + ttl; ``False`` when it is not live."""
+
+    @abstractmethod
+    def delete(self, session_id: str) -> bool:
+        """Remove one session; ``False`` when there was none."""
+
+    @abstractmethod
+    def purge_expired(self, batch_size: int = 1000) -> int:
+        """Delete expired sessions, ``batch_size`` at a time so requests are not held up; return the count."""
+
+    @abstractmethod
+    def sessions(self) -> Iterator[SessionInfo]:
+        """Every live session, oldest use first."""
+
+    def close(self) -> None:
+        """Release connections and files; the store is unusable afterwards."""
