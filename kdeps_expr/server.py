@@ -1,0 +1,417 @@
+"""HTTP adapter: serves a workflow over Starlette, carrying sessions in a cookie and a header.
+
+One Starlette route catches every path and dispatches it through a table built from
+``settings.apiServer.routes`` (exact paths, no patterns), plus two built-ins:
+``GET /health`` and ``GET``/``POST /actions/{actionId}``. A request becomes a
+:class:`~kdeps_expr.context.Request` (query string, JSON or form body, headers) and runs on
+the runner in a worker thread, because the runner does blocking store I/O; the event loop
+never waits on it.
+
+Sessions follow SPEC §7: the id comes from the ``kdeps_session_id`` cookie, else from the
+``X-Session-ID`` header; only a well-formed id (43 URL-safe base64 characters, the shape
+of :func:`~kdeps_expr.context.new_session_id`) is handed to the runner, which adopts it
+only when the store knows it. The response carries the id back in both places only when
+the runner says the request created or used a session.
+
+Every response, error or not, is JSON and carries ``X-Request-ID``; every request logs one
+line with that id, and a server-side failure logs its traceback under the same id while
+the client gets a JSON 500 that names it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+import uuid
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Collection,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from contextlib import AbstractContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import parse_qsl
+
+import anyio.to_thread
+from anyio import CapacityLimiter
+from starlette.applications import Starlette
+from starlette.datastructures import Headers, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import ClientDisconnect
+from starlette.requests import Request as HttpRequest
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from .context import Request, utc_timestamp
+from .errors import StoreError, WorkflowError
+from .runner import Response
+
+logger = logging.getLogger(__name__)
+
+SESSION_COOKIE = "kdeps_session_id"
+SESSION_HEADER = "X-Session-ID"
+REQUEST_ID_HEADER = "X-Request-ID"
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_WORKER_THREADS = 16
+HEALTH_PATH = "/health"
+ACTIONS_PREFIX = "/actions/"
+ACTION_METHODS = ("GET", "POST")
+
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
+"""A URL-safe base64 rendering of exactly 32 bytes: 42 free characters, then one whose
+two low bits are zero (the last character carries only 4 bits of the 256)."""
+
+_JSON_TYPES = ("application/json",)
+_URLENCODED = "application/x-www-form-urlencoded"
+_MULTIPART = "multipart/form-data"
+_MAX_FORM_FIELDS = 1000
+
+
+class Handler(Protocol):
+    """What the server runs a request on: the :class:`~kdeps_expr.runner.Runner` interface."""
+
+    def handle(
+        self, request: Request, action_id: str | None = None, session_id: str | None = None
+    ) -> Response: ...
+
+
+class RouteSpec(Protocol):
+    """One entry of ``settings.apiServer.routes``: a path, its methods and the action it runs."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def methods(self) -> tuple[str, ...]: ...
+
+    @property
+    def action_id(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """Transport options, read from ``settings.apiServer`` by :meth:`from_settings`."""
+
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    secure_cookie: bool = False
+    session_ttl: float = 1800.0
+    worker_threads: int = DEFAULT_WORKER_THREADS
+    debug: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any], session_ttl: float) -> ServerOptions:
+        """Options from a workflow's ``settings`` mapping; a malformed value is a WorkflowError."""
+        api = settings.get("apiServer")
+        api = {} if api is None else api
+        if not isinstance(api, Mapping):
+            raise WorkflowError("settings.apiServer must be a mapping")
+        return cls(
+            max_body_bytes=_positive_int(api, "maxBodyBytes", DEFAULT_MAX_BODY_BYTES),
+            secure_cookie=_flag(api, "cookieSecure"),
+            session_ttl=session_ttl,
+            worker_threads=_positive_int(api, "workerThreads", DEFAULT_WORKER_THREADS),
+            debug=_flag(api, "debug"),
+        )
+
+
+def _positive_int(api: Mapping[str, Any], key: str, default: int) -> int:
+    value = api.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise WorkflowError(f"settings.apiServer.{key} must be a positive integer, got {value!r}")
+    return value
+
+
+def _flag(api: Mapping[str, Any], key: str) -> bool:
+    value = api.get(key, False)
+    if not isinstance(value, bool):
+        raise WorkflowError(f"settings.apiServer.{key} must be true or false, got {value!r}")
+    return value
+
+
+class _ClientError(Exception):
+    """A request the server refuses before running anything: 400, 404, 405, 413, 415."""
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def error_body(status: int, message: str, request_id: str) -> dict[str, Any]:
+    """The SPEC §6 error body: ``{"success": false, "error": {...}, "meta": {...}}``."""
+    return {
+        "success": False,
+        "error": {"code": status, "message": message},
+        "meta": {"requestId": request_id, "timestamp": utc_timestamp()},
+    }
+
+
+def valid_session_id(value: str | None) -> str | None:
+    """``value`` when it has the shape of a session id, else ``None`` (never looked up)."""
+    return value if value is not None and _SESSION_ID.fullmatch(value) else None
+
+
+def _fields(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """Query or form pairs as a map: a repeated name gives the list of its values."""
+    fields: dict[str, Any] = {}
+    for name, value in pairs:
+        if name not in fields:
+            fields[name] = value
+        elif isinstance(fields[name], list):
+            fields[name].append(value)
+        else:
+            fields[name] = [fields[name], value]
+    return fields
+
+
+def _headers(headers: Headers) -> dict[str, str]:
+    """Header names (lower case) to values; a repeated header's values joined with ``, ``."""
+    merged: dict[str, str] = {}
+    for name, value in headers.items():
+        merged[name] = f"{merged[name]}, {value}" if name in merged else value
+    return merged
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except UnicodeDecodeError as exc:
+        raise _ClientError(400, "malformed JSON body: not UTF-8") from exc
+    except RecursionError as exc:
+        raise _ClientError(400, "malformed JSON body: nested too deeply") from exc
+    except ValueError as exc:
+        raise _ClientError(400, f"malformed JSON body: {exc}") from exc
+
+
+def _parse_urlencoded(body: bytes) -> dict[str, Any]:
+    try:
+        text = body.decode("utf-8")
+        return _fields(parse_qsl(text, keep_blank_values=True, max_num_fields=_MAX_FORM_FIELDS))
+    except UnicodeDecodeError as exc:
+        raise _ClientError(400, "malformed form body: not UTF-8") from exc
+    except ValueError as exc:
+        raise _ClientError(400, f"malformed form body: {exc}") from exc
+
+
+async def _parse_multipart(headers: Headers, body: bytes, max_bytes: int) -> dict[str, Any]:
+    """A multipart form; a file part becomes ``{filename, contentType, size}``, never its bytes."""
+
+    async def stream() -> AsyncGenerator[bytes, None]:
+        yield body
+
+    parser = MultiPartParser(
+        headers,
+        stream(),
+        max_files=_MAX_FORM_FIELDS,
+        max_fields=_MAX_FORM_FIELDS,
+        max_part_size=max_bytes,
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise _ClientError(400, f"malformed form body: {exc.message}") from exc
+    pairs: list[tuple[str, Any]] = []
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            pairs.append(
+                (
+                    name,
+                    {
+                        "filename": value.filename,
+                        "contentType": value.content_type,
+                        "size": value.size,
+                    },
+                )
+            )
+            await value.close()
+        else:
+            pairs.append((name, value))
+    return _fields(pairs)
+
+
+class _App:
+    """The request pipeline: route, read and parse the body, run, write the session back."""
+
+    def __init__(
+        self,
+        routes: Sequence[RouteSpec],
+        action_ids: Collection[str],
+        options: ServerOptions,
+    ) -> None:
+        self.options = options
+        self.action_ids = frozenset(action_ids)
+        self.table: dict[str, dict[str, str]] = {}
+        for route in routes:
+            methods = self.table.setdefault(route.path, {})
+            for method in route.methods:
+                methods.setdefault(method.upper(), route.action_id)
+        cookie = f"; Max-Age={math.ceil(options.session_ttl)}; Path=/; HttpOnly; SameSite=Lax" + (
+            "; Secure" if options.secure_cookie else ""
+        )
+        self.cookie_attributes = cookie
+        self.handler: Handler | None = None
+        self.limiter = CapacityLimiter(options.worker_threads)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry point: every path and every method lands here."""
+        response = await self.endpoint(HttpRequest(scope, receive))
+        await response(scope, receive, send)
+
+    async def endpoint(self, http: HttpRequest) -> JSONResponse:
+        """Answer one request; logs one line, and the traceback of anything unexpected."""
+        request_id = uuid.uuid4().hex
+        started = time.perf_counter()
+        try:
+            response = await self.respond(http, request_id)
+        except _ClientError as exc:
+            response = JSONResponse(
+                error_body(exc.status, exc.message, request_id), exc.status, exc.headers
+            )
+        except StoreError as exc:
+            logger.error("request %s: session store failed: %s", request_id, exc.render())
+            message = f"session store unavailable (request {request_id})"
+            response = JSONResponse(error_body(503, message, request_id), 503)
+        except Exception:
+            logger.exception("request %s: internal error", request_id)
+            message = f"internal server error (request {request_id})"
+            response = JSONResponse(error_body(500, message, request_id), 500)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        logger.info(
+            "request %s: %s %s -> %d (%.1f ms)",
+            request_id,
+            http.method,
+            http.scope["path"],
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+
+    def resolve(self, path: str, method: str) -> str:
+        """The action ``method path`` runs; 404 for an unknown path, 405 for a wrong method."""
+        methods = self.table.get(path)
+        if methods is None and path.startswith(ACTIONS_PREFIX):
+            action_id = path[len(ACTIONS_PREFIX) :]
+            if action_id in self.action_ids:
+                methods = dict.fromkeys(ACTION_METHODS, action_id)
+        if methods is None:
+            raise _ClientError(404, f"no route for {path}")
+        target = methods.get(method)
+        if target is None:
+            allowed = ", ".join(methods)
+            raise _ClientError(
+                405,
+                f"method {method} is not allowed for {path}; allowed: {allowed}",
+                {"Allow": allowed},
+            )
+        return target
+
+    async def respond(self, http: HttpRequest, request_id: str) -> JSONResponse:
+        path: str = http.scope["path"]
+        if path == HEALTH_PATH:
+            if http.method not in ("GET", "HEAD"):
+                raise _ClientError(
+                    405,
+                    f"method {http.method} is not allowed for {path}; allowed: GET",
+                    {"Allow": "GET"},
+                )
+            return JSONResponse({"status": "ok"})
+        action_id = self.resolve(path, http.method)
+        request = Request(
+            method=http.method,
+            path=path,
+            query=_fields(http.query_params.multi_items()),
+            body=await self.read_body(http),
+            headers=_headers(http.headers),
+            ip=http.client.host if http.client else "",
+            request_id=request_id,
+        )
+        session_id = valid_session_id(http.cookies.get(SESSION_COOKIE)) or valid_session_id(
+            http.headers.get(SESSION_HEADER)
+        )
+        assert self.handler is not None, "the app's lifespan has not started"
+        result: Response = await anyio.to_thread.run_sync(
+            self.handler.handle, request, action_id, session_id, limiter=self.limiter
+        )
+        headers = dict(result.headers)
+        if result.session_id is not None:
+            headers[SESSION_HEADER] = result.session_id
+            headers["Set-Cookie"] = f"{SESSION_COOKIE}={result.session_id}{self.cookie_attributes}"
+            headers["Cache-Control"] = "no-store"
+        return JSONResponse(result.body, result.status, headers)
+
+    async def read_body(self, http: HttpRequest) -> Any:
+        """The parsed body (``None`` when empty); 413 past the limit, 415 for other types."""
+        limit = self.options.max_body_bytes
+        too_large = _ClientError(413, f"request body is larger than {limit} bytes")
+        declared = http.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in http.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise too_large
+                chunks.append(chunk)
+        except ClientDisconnect as exc:
+            raise _ClientError(400, "the client disconnected before sending its body") from exc
+        body = b"".join(chunks)
+        if not body:
+            return None
+        content_type = http.headers.get("content-type", "")
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        if media_type in _JSON_TYPES or (
+            media_type.startswith("application/") and media_type.endswith("+json")
+        ):
+            return _parse_json(body)
+        if media_type == _URLENCODED:
+            return _parse_urlencoded(body)
+        if media_type == _MULTIPART:
+            return await _parse_multipart(http.headers, body, limit)
+        shown = f"'{media_type}'" if media_type else "missing"
+        raise _ClientError(
+            415,
+            f"unsupported content type {shown}: send application/json, "
+            f"{_URLENCODED} or {_MULTIPART}",
+        )
+
+
+def create_app(
+    open_handler: Callable[[], AbstractContextManager[Handler]],
+    routes: Sequence[RouteSpec],
+    action_ids: Collection[str],
+    options: ServerOptions | None = None,
+) -> Starlette:
+    """A Starlette app serving ``routes`` and ``/actions/{actionId}`` for ``action_ids``.
+
+    ``open_handler`` is entered when the app starts and left when it stops (the workflow
+    app starts and stops the session cleaner there); it yields what requests run on.
+    """
+    app_state = _App(routes, action_ids, options or ServerOptions())
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        with open_handler() as handler:
+            app_state.handler = handler
+            try:
+                yield
+            finally:
+                app_state.handler = None
+
+    return Starlette(routes=[Route("/{path:path}", app_state)], lifespan=lifespan)
