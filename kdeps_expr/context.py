@@ -159,10 +159,20 @@ class Context:
 
     ``outputs`` maps actionIds to resource outputs; ``action_ids`` are the reserved names of
     the workflow's resources (``get(actionId)`` answers only from ``outputs``).
-    ``action_id`` is the resource running now, for ``info('actionId')``.
+    ``action_id`` is the resource running now, for ``info('actionId')``. ``element`` is
+    the item a predicate (``filter(xs, .price > 1)``) is looking at, for ``#`` and ``.name``.
     """
 
-    __slots__ = ("action_id", "action_ids", "memory", "outputs", "request", "session", "workflow")
+    __slots__ = (
+        "action_id",
+        "action_ids",
+        "element",
+        "memory",
+        "outputs",
+        "request",
+        "session",
+        "workflow",
+    )
 
     def __init__(
         self,
@@ -182,3 +192,4 @@ class Context:
         self.action_ids = action_ids
         self.action_id = action_id
         self.workflow = workflow or WorkflowInfo()
+        self.element: Any = None

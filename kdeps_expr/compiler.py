@@ -1,0 +1,515 @@
+"""Syntax nodes to fast Python closures, checking limits and folding constants on the way.
+
+Each node becomes one closure ``run(context) -> value`` built once; evaluating an
+expression is then a chain of plain Python calls, with no dispatch on node types. A
+closure that can fail catches the :class:`EvaluationError` its operation raises and pins
+the node's position on it (``try`` costs nothing in CPython 3.11 until something raises).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import regex
+
+from . import nodes as n
+from . import values as v
+from .context import Context
+from .errors import EvaluationError, ExprError, ExprSyntaxError, LimitError
+from .functions import Function, closest
+
+Closure = Callable[[Context], Any]
+
+MAX_SOURCE = 10_000
+MAX_NODES = 2_000
+MAX_DEPTH = 100
+MAX_SIZE = 1_000_000
+MAX_PATTERN = 1_000
+REGEX_TIMEOUT = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """SPEC §9: what one expression may cost. A breach is a :class:`LimitError`."""
+
+    max_source: int = MAX_SOURCE
+    max_nodes: int = MAX_NODES
+    max_depth: int = MAX_DEPTH
+    max_size: int = MAX_SIZE
+    max_pattern: int = MAX_PATTERN
+    regex_timeout: float = REGEX_TIMEOUT
+
+
+_SCALARS = (type(None), bool, int, float, str)
+_INT_MIN, _INT_MAX = -(1 << v.INT_BITS), (1 << v.INT_BITS) - 1
+_COMPARE = frozenset({"<", "<=", ">", ">="})
+_STRING_TESTS = frozenset({"contains", "startsWith", "endsWith"})
+
+
+def _and(left: Closure, right: Closure) -> Closure:
+    return lambda ctx: bool(left(ctx)) and bool(right(ctx))
+
+
+def _or(left: Closure, right: Closure) -> Closure:
+    return lambda ctx: bool(left(ctx)) or bool(right(ctx))
+
+
+def _coalesce(left: Closure, right: Closure) -> Closure:
+    def run(ctx: Context) -> Any:
+        value = left(ctx)
+        return right(ctx) if value is None or value == "" else value
+
+    return run
+
+
+_SHORT_CIRCUIT: dict[str, Callable[[Closure, Closure], Closure]] = {
+    "&&": _and,
+    "||": _or,
+    "??": _coalesce,
+}
+
+
+def _equal(left: Closure, right: Closure) -> Closure:
+    def run(ctx: Context) -> bool:
+        a = left(ctx)
+        b = right(ctx)
+        if type(a) is type(b) and type(a) in _SCALARS:
+            return bool(a == b)
+        return v.equal(a, b)
+
+    return run
+
+
+def _not_equal(left: Closure, right: Closure) -> Closure:
+    equal = _equal(left, right)
+    return lambda ctx: not equal(ctx)
+
+
+def _fail(exc: EvaluationError, source: str, pos: int) -> EvaluationError:
+    """``exc``, located at ``pos`` unless an inner node already located it."""
+    if exc.offset is None:
+        exc.locate(source, pos)
+    return exc
+
+
+@lru_cache(maxsize=256)
+def _pattern(text: str) -> Any:
+    try:
+        return regex.compile(text)
+    except regex.error as exc:
+        raise EvaluationError(f"invalid regular expression {text!r}: {exc}") from None
+
+
+def check_size(source: str, limits: Limits) -> None:
+    """Refuse a source longer than the limit, or one whose brackets nest too deep."""
+    if len(source) > limits.max_source:
+        raise LimitError(
+            f"expression too long: {len(source):,} characters (the limit is {limits.max_source:,})"
+        )
+    depth = 0
+    quote = ""
+    escaped = False
+    for offset, char in enumerate(source):
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+            if depth > limits.max_depth:
+                raise LimitError(
+                    f"expression nested too deeply (the limit is {limits.max_depth} levels)",
+                    source=source,
+                    offset=offset,
+                )
+        elif char in ")]}":
+            depth -= 1
+
+
+class Compiler:
+    """Compiles the nodes of one source text; made per compilation, never shared."""
+
+    def __init__(self, functions: Mapping[str, Function], limits: Limits, source: str) -> None:
+        self.functions = functions
+        self.limits = limits
+        self.source = source
+        self._constants: dict[Closure, Any] = {}
+
+    def compile(self, node: n.Node) -> Closure:
+        """The closure for ``node``; raises :class:`ExprError` for what cannot compile."""
+        self._measure(node)
+        return self._compile(node, in_predicate=False)
+
+    # ---- limits and errors ----------------------------------------------------------------
+
+    def _measure(self, root: n.Node) -> None:
+        count = 0
+        stack = [(root, 1)]
+        while stack:
+            node, depth = stack.pop()
+            count += 1
+            if count > self.limits.max_nodes:
+                raise LimitError(
+                    f"expression too complex: more than {self.limits.max_nodes:,} nodes",
+                    source=self.source,
+                    offset=node.start,
+                )
+            if depth > self.limits.max_depth:
+                raise LimitError(
+                    f"expression nested too deeply (the limit is {self.limits.max_depth} levels)",
+                    source=self.source,
+                    offset=node.start,
+                )
+            stack.extend((child, depth + 1) for child in node.children())
+
+    def _error(self, message: str, node: n.Node) -> ExprSyntaxError:
+        return ExprSyntaxError(message, source=self.source, offset=node.pos)
+
+    # ---- constants ------------------------------------------------------------------------
+
+    def _constant(self, value: Any) -> Closure:
+        def run(ctx: Context) -> Any:
+            return value
+
+        self._constants[run] = value
+        return run
+
+    def _fold(self, run: Closure, *children: Closure) -> Closure:
+        """``run`` replaced by its value when every child is constant and the value is a scalar."""
+        if not all(child in self._constants for child in children):
+            return run
+        try:
+            value = run(Context())
+        except ExprError:
+            return run  # fails at run time, with its position
+        return self._constant(value) if type(value) in _SCALARS else run
+
+    # ---- dispatch -------------------------------------------------------------------------
+
+    def _compile(self, node: n.Node, in_predicate: bool) -> Closure:
+        if isinstance(node, n.Literal):
+            return self._constant(node.value)
+        if isinstance(node, n.Binary):
+            return self._binary(node, in_predicate)
+        if isinstance(node, n.Call):
+            return self._call(node, in_predicate)
+        if isinstance(node, n.Member):
+            return self._member(node, in_predicate)
+        if isinstance(node, n.Unary):
+            return self._unary(node, in_predicate)
+        if isinstance(node, n.Conditional):
+            return self._conditional(node, in_predicate)
+        if isinstance(node, n.Index):
+            return self._index(node, in_predicate)
+        if isinstance(node, n.Slice):
+            return self._slice(node, in_predicate)
+        if isinstance(node, n.ListLiteral):
+            return self._list(node, in_predicate)
+        if isinstance(node, n.MapLiteral):
+            return self._map(node, in_predicate)
+        if isinstance(node, n.Element | n.ElementMember):
+            return self._element(node, in_predicate)
+        if isinstance(node, n.Name):
+            raise self._error(f"unknown name {node.name}", node)
+        raise self._error(f"cannot compile {type(node).__name__}", node)  # pragma: no cover
+
+    # ---- operators ------------------------------------------------------------------------
+
+    def _binary(self, node: n.Binary, in_predicate: bool) -> Closure:
+        left = self._compile(node.left, in_predicate)
+        right = self._compile(node.right, in_predicate)
+        op = node.op
+        if op in _SHORT_CIRCUIT:
+            run = _SHORT_CIRCUIT[op](left, right)
+        else:
+            run = self._operator(op, left, right, node.pos)
+        return self._fold(run, left, right)
+
+    def _operator(self, op: str, left: Closure, right: Closure, pos: int) -> Closure:
+        """A closure applying a value operator (values.py) to both operands."""
+        if op == "+":
+            return self._plus(left, right, pos)
+        if op == "==":
+            return _equal(left, right)
+        if op == "!=":
+            return _not_equal(left, right)
+        negated = op.startswith("not ")
+        apply = self._operation(op.removeprefix("not "))
+        source = self.source
+
+        def run(ctx: Context) -> Any:
+            a = left(ctx)
+            b = right(ctx)
+            try:
+                result = apply(a, b)
+            except EvaluationError as exc:
+                raise _fail(exc, source, pos) from None
+            return not result if negated else result
+
+        return run
+
+    def _plus(self, left: Closure, right: Closure, pos: int) -> Closure:
+        """``+`` with a fast path for two small integers."""
+        source, limit = self.source, self.limits.max_size
+
+        def run(ctx: Context) -> Any:
+            a = left(ctx)
+            b = right(ctx)
+            if type(a) is int and type(b) is int:
+                total = a + b
+                if _INT_MIN <= total <= _INT_MAX:
+                    return total
+            try:
+                return v.add(a, b, limit)
+            except EvaluationError as exc:
+                raise _fail(exc, source, pos) from None
+
+        return run
+
+    def _operation(self, op: str) -> Callable[[Any, Any], Any]:
+        """The value function behind a binary operator."""
+        limit = self.limits.max_size
+        if op in _COMPARE:
+            return lambda a, b: v.compare(op, a, b)
+        if op in _STRING_TESTS:
+            return lambda a, b: v.string_test(op, a, b)
+        if op == "matches":
+            return self._matches
+        table: dict[str, Callable[[Any, Any], Any]] = {
+            "+": lambda a, b: v.add(a, b, limit),
+            "-": v.subtract,
+            "*": lambda a, b: v.multiply(a, b, limit),
+            "/": v.divide,
+            "%": v.modulo,
+            "**": v.power,
+            "in": v.contained,
+        }
+        return table[op]
+
+    def _matches(self, text: Any, pattern: Any) -> bool:
+        """``text matches pattern``: a regular expression search, bounded in size and time."""
+        if type(text) is not str or type(pattern) is not str:
+            raise EvaluationError(
+                f"invalid operation: {v.type_name(text)} matches {v.type_name(pattern)}"
+            )
+        if len(pattern) > self.limits.max_pattern:
+            raise LimitError(
+                f"regular expression too long: {len(pattern):,} characters "
+                f"(the limit is {self.limits.max_pattern:,})"
+            )
+        try:
+            return _pattern(pattern).search(text, timeout=self.limits.regex_timeout) is not None
+        except TimeoutError:
+            raise LimitError(
+                f"regular expression took longer than {self.limits.regex_timeout} s"
+            ) from None
+
+    def _unary(self, node: n.Unary, in_predicate: bool) -> Closure:
+        operand = self._compile(node.operand, in_predicate)
+        if node.op == "!":
+            return self._fold(lambda ctx: not operand(ctx), operand)
+        apply = v.negate if node.op == "-" else v.plus
+        source, pos = self.source, node.pos
+
+        def run(ctx: Context) -> Any:
+            try:
+                return apply(operand(ctx))
+            except EvaluationError as exc:
+                raise _fail(exc, source, pos) from None
+
+        return self._fold(run, operand)
+
+    def _conditional(self, node: n.Conditional, in_predicate: bool) -> Closure:
+        test = self._compile(node.test, in_predicate)
+        otherwise = self._compile(node.otherwise, in_predicate)
+        if node.then is None:
+
+            def run(ctx: Context) -> Any:
+                value = test(ctx)
+                return value if value else otherwise(ctx)
+
+            return self._fold(run, test, otherwise)
+        then = self._compile(node.then, in_predicate)
+
+        def run_full(ctx: Context) -> Any:
+            return then(ctx) if test(ctx) else otherwise(ctx)
+
+        return self._fold(run_full, test, then, otherwise)
+
+    # ---- access -----------------------------------------------------------------------------
+
+    def _member(self, node: n.Member, in_predicate: bool) -> Closure:
+        target = self._compile(node.target, in_predicate)
+        name, source, pos = node.name, self.source, node.pos
+
+        def run(ctx: Context) -> Any:
+            value = target(ctx)
+            if type(value) is dict:
+                return value.get(name)
+            try:
+                return v.member(value, name)
+            except EvaluationError as exc:
+                raise _fail(exc, source, pos) from None
+
+        return self._fold(run, target)
+
+    def _index(self, node: n.Index, in_predicate: bool) -> Closure:
+        target = self._compile(node.target, in_predicate)
+        key = self._compile(node.index, in_predicate)
+        source, pos = self.source, node.pos
+
+        def run(ctx: Context) -> Any:
+            try:
+                return v.index(target(ctx), key(ctx))
+            except EvaluationError as exc:
+                raise _fail(exc, source, pos) from None
+
+        return self._fold(run, target, key)
+
+    def _slice(self, node: n.Slice, in_predicate: bool) -> Closure:
+        target = self._compile(node.target, in_predicate)
+        none = self._constant(None)
+        lower = none if node.lower is None else self._compile(node.lower, in_predicate)
+        upper = none if node.upper is None else self._compile(node.upper, in_predicate)
+        source, pos = self.source, node.pos
+
+        def run(ctx: Context) -> Any:
+            try:
+                return v.slice_of(target(ctx), lower(ctx), upper(ctx))
+            except EvaluationError as exc:
+                raise _fail(exc, source, pos) from None
+
+        return self._fold(run, target, lower, upper)
+
+    def _element(self, node: n.Element | n.ElementMember, in_predicate: bool) -> Closure:
+        if not in_predicate:
+            what = "#" if isinstance(node, n.Element) else f".{node.name}"
+            raise self._error(
+                f"{what} is only valid inside a predicate, such as filter(items, .price > 1)", node
+            )
+        if isinstance(node, n.Element):
+            return lambda ctx: ctx.element
+        name, source, pos = node.name, self.source, node.pos
+
+        def run(ctx: Context) -> Any:
+            try:
+                return v.member(ctx.element, name)
+            except EvaluationError as exc:
+                raise _fail(exc, source, pos) from None
+
+        return run
+
+    # ---- collections ------------------------------------------------------------------------
+
+    def _list(self, node: n.ListLiteral, in_predicate: bool) -> Closure:
+        items = tuple(self._compile(item, in_predicate) for item in node.items)
+        return lambda ctx: [item(ctx) for item in items]
+
+    def _map(self, node: n.MapLiteral, in_predicate: bool) -> Closure:
+        pairs = tuple(
+            (key, self._compile(value, in_predicate))
+            for key, value in zip(node.keys, node.values, strict=True)
+        )
+        return lambda ctx: {key: value(ctx) for key, value in pairs}
+
+    # ---- calls ------------------------------------------------------------------------------
+
+    def _call(self, node: n.Call, in_predicate: bool) -> Closure:
+        function = self.functions.get(node.name)
+        if function is None:
+            raise self._error(
+                f"unknown function {node.name}{closest(node.name, self.functions)}", node
+            )
+        count = len(node.args)
+        if count < function.min_args or (
+            function.max_args is not None and count > function.max_args
+        ):
+            plural = "" if function.arity() == "1" else "s"
+            raise self._error(
+                f"{node.name}() takes {function.arity()} argument{plural}, got {count}", node
+            )
+        args = tuple(
+            self._compile(arg, in_predicate or (function.predicate and i == 1))
+            for i, arg in enumerate(node.args)
+        )
+        if function.predicate and count > 1:
+            predicate = args[1]
+            args = (args[0], self._constant(predicate), *args[2:])
+        run = self._invoke(function, args, node.pos)
+        if function.pure:
+            return self._fold(run, *args)
+        return run
+
+    def _invoke(self, function: Function, args: tuple[Closure, ...], pos: int) -> Closure:
+        """The closure calling ``function`` with the evaluated ``args``."""
+        impl, name, source = function.impl, function.name, self.source
+        extra = {"limit": self.limits.max_size} if function.sized else {}
+        check = None if function.builtin else _check_result
+        context_first = function.pass_context
+
+        def run(ctx: Context) -> Any:
+            values = [arg(ctx) for arg in args]
+            try:
+                result = impl(ctx, *values, **extra) if context_first else impl(*values, **extra)
+                if check is not None:
+                    check(name, result)
+            except EvaluationError as exc:
+                raise _fail(exc, source, pos) from None
+            except ExprError:
+                raise
+            except Exception as exc:  # a user function's own failure
+                raise _fail(
+                    EvaluationError(f"{name}() failed: {type(exc).__name__}: {exc}"), source, pos
+                ) from exc
+            return result
+
+        if len(args) == 1 and context_first and not extra:
+            (only,) = args
+
+            def run_one(ctx: Context) -> Any:
+                try:
+                    return impl(ctx, only(ctx))
+                except EvaluationError as exc:
+                    raise _fail(exc, source, pos) from None
+
+            return run_one if check is None else run
+        if len(args) == 2 and context_first and not extra and check is None:
+            first, second = args
+
+            def run_two(ctx: Context) -> Any:
+                a = first(ctx)
+                b = second(ctx)
+                try:
+                    return impl(ctx, a, b)
+                except EvaluationError as exc:
+                    raise _fail(exc, source, pos) from None
+
+            return run_two
+        return run
+
+
+def _check_result(name: str, value: Any) -> None:
+    """A user function may only return expression values (SPEC §1)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is list:
+            stack.extend(item)
+        elif kind is dict:
+            if any(type(key) is not str for key in item):
+                raise EvaluationError(f"{name}() returned a map with a non-string key")
+            stack.extend(item.values())
+        elif kind not in _SCALARS:
+            raise EvaluationError(f"{name}() returned a {kind.__name__}, not an expression value")
+        elif kind is float and not math.isfinite(item):
+            raise EvaluationError(f"{name}() returned a number that is not finite")

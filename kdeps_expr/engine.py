@@ -1,0 +1,262 @@
+"""The Engine: owns the grammar, functions, delimiters and limits; compiles and caches.
+
+One Engine serves many threads: it keeps no per-call state, and what it caches (compiled
+expressions and templates, in bounded LRUs keyed by source) is immutable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+from . import nodes as n
+from . import templates
+from . import values as v
+from .compiler import Closure, Compiler, Limits, check_size
+from .context import Context
+from .errors import EvaluationError, ExprError, ExprSyntaxError, LimitError
+from .functions import BUILTINS, Function, closest
+from .parser import parse
+
+CACHE_SIZE = 1024
+_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
+
+
+class Expression:
+    """A compiled expression: call it with a :class:`Context` to evaluate it."""
+
+    __slots__ = ("_run", "end", "node", "source", "start")
+
+    def __init__(self, source: str, node: n.Node, run: Closure, start: int, end: int) -> None:
+        self.source = source
+        self.node = node
+        self.start = start
+        self.end = end
+        self._run = run
+
+    @property
+    def text(self) -> str:
+        """The expression's own text (``source`` may be a whole template around it)."""
+        return self.source[self.start : self.end]
+
+    def __call__(self, context: Context | None = None) -> Any:
+        try:
+            return self._run(context if context is not None else Context())
+        except ExprError as exc:
+            if not exc.located:
+                exc.locate(self.source, self.node.start)
+            raise
+        except RecursionError:
+            raise LimitError(
+                "expression too deeply nested to evaluate", source=self.source, offset=self.start
+            ) from None
+        except Exception as exc:  # a bug of ours must still reach the user as one message
+            raise EvaluationError(
+                f"internal error: {type(exc).__name__}: {exc}",
+                source=self.source,
+                offset=self.node.start,
+            ) from exc
+
+    def __repr__(self) -> str:
+        return f"Expression({self.text!r})"
+
+
+class Template:
+    """A compiled template: literal text and expressions; ``render`` gives its value."""
+
+    __slots__ = ("_max_size", "native", "parts", "source")
+
+    def __init__(
+        self, source: str, parts: tuple[str | Expression, ...], native: bool, max_size: int
+    ) -> None:
+        self.source = source
+        self.parts = parts
+        self.native = native
+        self._max_size = max_size
+
+    @property
+    def expressions(self) -> tuple[Expression, ...]:
+        """The expressions of the template's blocks, in order."""
+        return tuple(part for part in self.parts if isinstance(part, Expression))
+
+    def render(self, context: Context | None = None) -> Any:
+        """The template's value: native for a single block, else the rendered text."""
+        if self.native:
+            return self.parts[0](context)  # type: ignore[operator]
+        context = context if context is not None else Context()
+        limit = self._max_size
+        pieces: list[str] = []
+        size = 0
+        for part in self.parts:
+            if type(part) is str:
+                text = part
+            else:
+                value = part(context)  # type: ignore[operator]
+                kind = type(value)
+                text = (
+                    v.bounded_json(value, limit)
+                    if kind is list or kind is dict
+                    else v.render(value)
+                )
+            size += len(text)
+            if size > limit:
+                raise LimitError(f"rendered text too large: over {limit:,} characters")
+            pieces.append(text)
+        return "".join(pieces)
+
+    def __repr__(self) -> str:
+        return f"Template({self.source!r})"
+
+
+ValueKind = Literal["template", "expression", "text"]
+
+
+@dataclass(frozen=True, slots=True)
+class ValueReading:
+    """How a YAML value string was read (SPEC §5): template, expression or literal text."""
+
+    kind: ValueKind
+    text: str
+    template: Template | None = None
+    expression: Expression | None = None
+    warning: str | None = None
+
+    def evaluate(self, context: Context | None = None) -> Any:
+        """The value of the string in ``context``."""
+        if self.template is not None:
+            return self.template.render(context)
+        if self.expression is not None:
+            return self.expression(context)
+        return self.text
+
+
+class Engine:
+    """Everything configurable in one place: functions, delimiters, limits, caches."""
+
+    def __init__(
+        self,
+        *,
+        functions: Mapping[str, Callable[..., Any] | Function] | None = None,
+        delimiters: Iterable[str] = templates.DEFAULT_DELIMITERS,
+        limits: Limits | None = None,
+        cache_size: int = CACHE_SIZE,
+    ) -> None:
+        self.functions: dict[str, Function] = dict(BUILTINS)
+        self.delimiters = templates.check_delimiters(tuple(delimiters))
+        self.limits = limits or Limits()
+        self._compile_cached = lru_cache(maxsize=cache_size)(self._compile)
+        self._template_cached = lru_cache(maxsize=cache_size)(self._compile_template)
+        for name, function in (functions or {}).items():
+            self.register(name, function)
+
+    def register(
+        self, name: str, function: Callable[..., Any] | Function, *, pass_context: bool = False
+    ) -> None:
+        """Make ``function`` callable as ``name(…)``; it may replace a built-in.
+
+        Its argument count comes from its signature. With ``pass_context`` it receives the
+        request :class:`Context` first. It must return expression values (nil, bool, int,
+        float, string, list, map); anything else is an evaluation error at the call.
+        """
+        if not _IDENTIFIER.match(name):
+            raise ExprSyntaxError(f"invalid function name {name!r}")
+        if not isinstance(function, Function):
+            function = Function.wrap(name, function, pass_context=pass_context)
+        self.functions[name] = function
+        self._compile_cached.cache_clear()
+        self._template_cached.cache_clear()
+
+    # ---- expressions ------------------------------------------------------------------------
+
+    def compile(self, source: str, start: int = 0, end: int | None = None) -> Expression:
+        """Compile ``source[start:end]``; errors point into ``source``. Cached by source."""
+        return self._compile_cached(source, start, len(source) if end is None else end)
+
+    def _compile(self, source: str, start: int, end: int) -> Expression:
+        check_size(source[start:end], self.limits)
+        try:
+            node = parse(source, start, end)
+        except ExprSyntaxError as exc:
+            raise exc.locate(source, exc.offset or 0) from None
+        run = Compiler(self.functions, self.limits, source).compile(node)
+        return Expression(source, node, run, start, end)
+
+    def evaluate(self, source: str, context: Context | None = None) -> Any:
+        """Compile (cached) and evaluate ``source``."""
+        return self.compile(source)(context)
+
+    def strip_block(self, text: str) -> tuple[str, int]:
+        """An always-expression entry without an optional outer ``{{ }}``: (source, offset)."""
+        block = templates.split(text, self.delimiters).single_block(text)
+        if block is None:
+            return text, 0
+        return text[block.inner_start : block.inner_end], block.inner_start
+
+    def compile_entry(self, text: str) -> Expression:
+        """Compile an always-expression entry (SPEC §5); errors point into ``text``."""
+        block = templates.split(text, self.delimiters).single_block(text)
+        if block is None:
+            return self.compile(text)
+        return self.compile(text, block.inner_start, block.inner_end)
+
+    # ---- templates --------------------------------------------------------------------------
+
+    def compile_template(self, text: str, delimiters: Iterable[str] | None = None) -> Template:
+        """Compile a template (cached); ``delimiters`` overrides the Engine's for this text."""
+        chosen = self.delimiters if delimiters is None else tuple(delimiters)
+        return self._template_cached(text, templates.check_delimiters(chosen))
+
+    def _compile_template(self, text: str, delimiters: tuple[str, ...]) -> Template:
+        cut = templates.split(text, delimiters)
+        single = cut.single_block(text)
+        if single is not None:
+            expression = self.compile(text, single.inner_start, single.inner_end)
+            return Template(text, (expression,), True, self.limits.max_size)
+        parts = tuple(
+            part if isinstance(part, str) else self.compile(text, part.inner_start, part.inner_end)
+            for part in cut.parts
+        )
+        return Template(text, parts, False, self.limits.max_size)
+
+    def render(self, text: str, context: Context | None = None) -> Any:
+        """Compile (cached) and render a template."""
+        return self.compile_template(text).render(context)
+
+    # ---- YAML value strings -----------------------------------------------------------------
+
+    def read_value(self, text: str, delimiters: Iterable[str] | None = None) -> ValueReading:
+        """SPEC §5: a template if it has a block, an expression if it parses, calls a function
+        and compiles, else literal text (with a warning when it almost was an expression)."""
+        chosen = self.delimiters if delimiters is None else tuple(delimiters)
+        if templates.split(text, templates.check_delimiters(chosen)).is_template:
+            return ValueReading("template", text, template=self.compile_template(text, chosen))
+        try:
+            check_size(text, self.limits)
+            node = parse(text)
+        except ExprSyntaxError as exc:
+            return ValueReading("text", text, warning=self._broken_call(text, exc))
+        except LimitError:
+            return ValueReading("text", text)
+        calls = [node for node in n.walk(node) if isinstance(node, n.Call)]
+        if not calls:
+            return ValueReading("text", text)
+        try:
+            return ValueReading("expression", text, expression=self.compile(text))
+        except ExprError as exc:
+            unknown = [c.name for c in calls if c.name not in self.functions]
+            near = [name for name in unknown if closest(name, self.functions)]
+            if near or (not unknown and "argument" in exc.message):
+                exc.locate(text, exc.offset or 0)
+                return ValueReading("text", text, warning=f"read as text: {exc.message}")
+            return ValueReading("text", text)
+
+    def _broken_call(self, text: str, error: ExprSyntaxError) -> str | None:
+        """A warning when text that fails to parse has a known function call before the error."""
+        before = text[: error.offset or 0]
+        for name in self.functions:
+            if re.search(rf"(?<![\w$]){re.escape(name)}\s*\(", before):
+                return f"read as text: it calls {name}() but does not parse: {error.message}"
+        return None

@@ -1,0 +1,357 @@
+"""Source text to syntax nodes; the only module that imports lark.
+
+The grammar (``grammar/expr.lark``) is loaded once, LALR, from lark's cache. Nodes are
+built while parsing (lark's inline transformer), so no lark tree is ever materialised and
+deep nesting costs no recursion. Lark's errors are translated here and only here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import nodes as n
+from .errors import ExprSyntaxError
+
+_PACKAGE = Path(__file__).resolve().parent
+_GRAMMAR_PATHS = (_PACKAGE / "grammar" / "expr.lark", _PACKAGE.parent / "grammar" / "expr.lark")
+
+_OPERATORS = {"OR_WORD": "||", "AND_WORD": "&&", "NOT": "!", "CARET": "**"}
+
+# Terminal names as a person reads them, for error messages.
+_HUMAN = {
+    "$END": "end of expression",
+    "NAME": "a name",
+    "INT": "a number",
+    "FLOAT": "a number",
+    "STRING": "a string",
+    "TRUE": "true",
+    "FALSE": "false",
+    "NIL": "nil",
+    "NULL": "null",
+    "QMARK": "'?'",
+    "ELVIS": "'?:'",
+    "COALESCE": "'??'",
+    "OPT_DOT": "'?.'",
+    "COLON": "':'",
+    "COMMA": "','",
+    "OR_SYM": "'||'",
+    "OR_WORD": "'or'",
+    "AND_SYM": "'&&'",
+    "AND_WORD": "'and'",
+    "NOT": "'not'",
+    "BANG": "'!'",
+    "EQ": "'=='",
+    "NE": "'!='",
+    "LT": "'<'",
+    "LE": "'<='",
+    "GT": "'>'",
+    "GE": "'>='",
+    "IN": "'in'",
+    "CONTAINS": "'contains'",
+    "STARTS_WITH": "'startsWith'",
+    "ENDS_WITH": "'endsWith'",
+    "MATCHES": "'matches'",
+    "PLUS": "'+'",
+    "MINUS": "'-'",
+    "STAR": "'*'",
+    "SLASH": "'/'",
+    "PERCENT": "'%'",
+    "POW": "'**'",
+    "CARET": "'^'",
+    "DOT": "'.'",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "HASH": "'#'",
+}
+_VALUE_TOKENS = {"NAME": "name", "INT": "number", "FLOAT": "number", "STRING": "string"}
+_CLOSERS = {"RPAR": "(", "RSQB": "[", "RBRACE": "{"}
+_PAIRS = {"(": ")", "[": "]", "{": "}"}
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "/": "/"}
+
+
+def _span(item: n.Node | Token) -> tuple[int, int]:
+    if isinstance(item, Token):
+        return item.start_pos or 0, item.end_pos or 0
+    return item.start, item.end
+
+
+def _decode_string(token: Token) -> str:
+    """The value of a string literal token, escapes resolved."""
+    raw: str = token.value[1:-1]
+    if "\\" not in raw:
+        return raw
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        char = raw[i]
+        if char != "\\":
+            out.append(char)
+            i += 1
+            continue
+        code = raw[i + 1]
+        offset = (token.start_pos or 0) + 1 + i
+        if code == "u":
+            digits = raw[i + 2 : i + 6]
+            if len(digits) != 4 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+                raise ExprSyntaxError(r"invalid \u escape: expected 4 hex digits", offset=offset)
+            out.append(chr(int(digits, 16)))
+            i += 6
+        elif code in _ESCAPES:
+            out.append(_ESCAPES[code])
+            i += 2
+        else:
+            raise ExprSyntaxError(f"unknown escape \\{code} in string", offset=offset)
+    return "".join(out)
+
+
+def _number(token: Token) -> int | float:
+    text = token.value.replace("_", "")
+    if token.type == "FLOAT":
+        return float(text)
+    return int(text, 16) if text[:2] in ("0x", "0X") else int(text)
+
+
+class _Builder(Transformer[Token, n.Node]):
+    """Builds nodes as the LALR parser reduces; one method per ``-> alias`` of the grammar."""
+
+    def literal(self, children: list[Token]) -> n.Node:
+        token = children[0]
+        start, end = _span(token)
+        kind = token.type
+        value: Any
+        if kind in ("INT", "FLOAT"):
+            value = _number(token)
+        elif kind == "STRING":
+            value = _decode_string(token)
+        else:
+            value = {"TRUE": True, "FALSE": False}.get(kind)
+        return n.Literal(value=value, start=start, end=end, pos=start)
+
+    def name(self, children: list[Token]) -> n.Node:
+        start, end = _span(children[0])
+        return n.Name(name=children[0].value, start=start, end=end, pos=start)
+
+    def call(self, children: list[Any]) -> n.Node:
+        name, *args, close = children
+        args = args[1:]  # drop "("
+        start = _span(name)[0]
+        return n.Call(
+            name=name.value, args=tuple(args), start=start, end=_span(close)[1], pos=start
+        )
+
+    def group(self, children: list[Any]) -> n.Node:
+        node: n.Node = children[1]
+        return node
+
+    def list_literal(self, children: list[Any]) -> n.Node:
+        start, end = _span(children[0])[0], _span(children[-1])[1]
+        return n.ListLiteral(items=tuple(children[1:-1]), start=start, end=end, pos=start)
+
+    def pair(self, children: list[Any]) -> tuple[str, n.Node]:
+        key: Token = children[0]
+        text = _decode_string(key) if key.type == "STRING" else key.value
+        return text, children[2]
+
+    def map_literal(self, children: list[Any]) -> n.Node:
+        start, end = _span(children[0])[0], _span(children[-1])[1]
+        pairs = dict(children[1:-1])  # a repeated key keeps its last value
+        return n.MapLiteral(
+            keys=tuple(pairs), values=tuple(pairs.values()), start=start, end=end, pos=start
+        )
+
+    def element(self, children: list[Token]) -> n.Node:
+        start, end = _span(children[0])
+        return n.Element(start=start, end=end, pos=start)
+
+    def element_member(self, children: list[Token]) -> n.Node:
+        start, end = _span(children[0])[0], _span(children[1])[1]
+        return n.ElementMember(name=children[1].value, start=start, end=end, pos=start)
+
+    def member(self, children: list[Any]) -> n.Node:
+        target, dot, name = children
+        return n.Member(
+            target=target,
+            name=name.value,
+            optional=dot.type == "OPT_DOT",
+            start=target.start,
+            end=_span(name)[1],
+            pos=_span(name)[0],
+        )
+
+    def index(self, children: list[Any]) -> n.Node:
+        target, bracket, index, close = children
+        return n.Index(
+            target=target,
+            index=index,
+            start=target.start,
+            end=_span(close)[1],
+            pos=_span(bracket)[0],
+        )
+
+    def slice(self, children: list[Any]) -> n.Node:
+        target, bracket, *inner, close = children
+        colon = next(i for i, item in enumerate(inner) if isinstance(item, Token))
+        lower = inner[0] if colon == 1 else None
+        upper = inner[colon + 1] if colon + 1 < len(inner) else None
+        return n.Slice(
+            target=target,
+            lower=lower,
+            upper=upper,
+            start=target.start,
+            end=_span(close)[1],
+            pos=_span(bracket)[0],
+        )
+
+    def unary(self, children: list[Any]) -> n.Node:
+        op, operand = children
+        start = _span(op)[0]
+        symbol = _OPERATORS.get(op.type, op.value)
+        return n.Unary(op=symbol, operand=operand, start=start, end=operand.end, pos=start)
+
+    def binary(self, children: list[Any]) -> n.Node:
+        left, op, right = children
+        symbol = _OPERATORS.get(op.type, op.value)
+        return n.Binary(
+            op=symbol, left=left, right=right, start=left.start, end=right.end, pos=_span(op)[0]
+        )
+
+    logical = binary
+
+    def negated(self, children: list[Any]) -> n.Node:
+        left, negation, op, right = children
+        return n.Binary(
+            op=f"not {op.value}",
+            left=left,
+            right=right,
+            start=left.start,
+            end=right.end,
+            pos=_span(negation)[0],
+        )
+
+    def conditional(self, children: list[Any]) -> n.Node:
+        test, mark, then, _colon, otherwise = children
+        return n.Conditional(
+            test=test,
+            then=then,
+            otherwise=otherwise,
+            start=test.start,
+            end=otherwise.end,
+            pos=_span(mark)[0],
+        )
+
+    def elvis(self, children: list[Any]) -> n.Node:
+        test, mark, otherwise = children
+        return n.Conditional(
+            test=test, otherwise=otherwise, start=test.start, end=otherwise.end, pos=_span(mark)[0]
+        )
+
+
+def _load_grammar() -> Lark:
+    path = next((p for p in _GRAMMAR_PATHS if p.is_file()), None)
+    if path is None:
+        raise RuntimeError(f"grammar not found; looked in {', '.join(map(str, _GRAMMAR_PATHS))}")
+    return Lark(
+        path.read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="contextual",
+        transformer=_Builder(),
+        cache=True,
+        maybe_placeholders=False,
+    )
+
+
+_LARK = _load_grammar()
+
+
+def _unclosed_bracket(text: str) -> int | None:
+    """Offset of the innermost bracket still open at the end of ``text`` (strings skipped)."""
+    stack: list[int] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char in "'\"":
+            i = _string_end(text, i)
+            continue
+        if char in _PAIRS:
+            stack.append(i)
+        elif char in ")]}" and stack and _PAIRS[text[stack[-1]]] == char:
+            stack.pop()
+        i += 1
+    return stack[-1] if stack else None
+
+
+def _string_end(text: str, start: int) -> int:
+    """Offset just past the string literal opening at ``start`` (or the end of text)."""
+    quote_char = text[start]
+    i = start + 1
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+        elif text[i] == quote_char:
+            return i + 1
+        else:
+            i += 1
+    return len(text)
+
+
+def _expected(names: set[str]) -> str:
+    readable = sorted({_HUMAN.get(name, name) for name in names})
+    if not readable or len(readable) > 4:
+        return ""
+    return ", expected " + " or ".join(readable)
+
+
+def _translate(error: UnexpectedInput, text: str) -> ExprSyntaxError:
+    """The one place where lark's errors become ours."""
+    if isinstance(error, UnexpectedCharacters):
+        offset = error.pos_in_stream or 0
+        char = text[offset]
+        if char in "'\"":
+            return ExprSyntaxError("unclosed string", offset=offset)
+        return ExprSyntaxError(f"unexpected character {char!r}", offset=offset)
+    if isinstance(error, UnexpectedToken) and error.token.type != "$END":
+        token = error.token
+        found = _HUMAN.get(token.type, token.type)
+        if token.type in _VALUE_TOKENS:
+            found = f"{_VALUE_TOKENS[token.type]} {token.value}"
+        return ExprSyntaxError(
+            f"unexpected {found}{_expected(set(error.expected))}", offset=token.start_pos
+        )
+    expected: set[str] = set()
+    if isinstance(error, UnexpectedToken):
+        expected = set(error.expected)
+    elif isinstance(error, UnexpectedEOF):
+        expected = {token.type for token in error.expected}
+    if expected & _CLOSERS.keys():
+        opener = _unclosed_bracket(text)
+        if opener is not None:
+            return ExprSyntaxError(f"unclosed {text[opener]!r}", offset=opener)
+    end = len(text.rstrip())
+    if not text.strip():
+        return ExprSyntaxError("empty expression", offset=end)
+    return ExprSyntaxError(f"unexpected end of expression{_expected(expected)}", offset=end)
+
+
+def parse(text: str, start: int = 0, end: int | None = None) -> n.Node:
+    """Parse ``text[start:end]``; node positions and error offsets index ``text`` itself.
+
+    Raises :class:`ExprSyntaxError` with ``offset`` set (no source attached: the caller
+    knows which text the offsets refer to).
+    """
+    end = len(text) if end is None else end
+    # Blank out what precedes the slice so lark's offsets are offsets into ``text``.
+    padded = " " * start + text[start:end] if start or end != len(text) else text
+    try:
+        node = _LARK.parse(padded)
+    except UnexpectedInput as exc:
+        raise _translate(exc, padded) from None
+    assert isinstance(node, n.Node)  # the inline transformer builds nodes, never trees
+    return node

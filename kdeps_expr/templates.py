@@ -1,0 +1,126 @@
+"""``{{ expr }}`` and ``<< expr >>`` templates (SPEC §4): splitting text into blocks.
+
+A block ends at the first closing delimiter outside string literals and brackets, so
+``{{ '}}' }}`` and ``{{ {'a': {'b': 1}} }}`` read as one would hope. ``\\{{`` and ``\\<<``
+write the delimiter itself. Splitting is one pass over the text and produces text pieces
+and :class:`Block` positions; the Engine compiles the blocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import ExprSyntaxError
+
+DELIMITERS: dict[str, str] = {"{{": "}}", "<<": ">>"}
+DEFAULT_DELIMITERS: tuple[str, ...] = ("{{", "<<")
+
+_OPENING = {"(": ")", "[": "]", "{": "}"}
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One ``{{ … }}`` block: where it opens, where its expression lies, where it closes."""
+
+    start: int
+    inner_start: int
+    inner_end: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A text cut into literal pieces (escapes resolved) and blocks, in order."""
+
+    parts: tuple[str | Block, ...]
+    escaped: bool
+
+    @property
+    def is_template(self) -> bool:
+        """True when the text has a block or an escaped delimiter."""
+        return self.escaped or any(isinstance(part, Block) for part in self.parts)
+
+    def single_block(self, text: str) -> Block | None:
+        """The block, when the text is exactly one block with only white space around it."""
+        blocks = [part for part in self.parts if isinstance(part, Block)]
+        if len(blocks) != 1 or self.escaped:
+            return None
+        rest = "".join(part for part in self.parts if isinstance(part, str))
+        return blocks[0] if not rest.strip() else None
+
+
+def check_delimiters(delimiters: tuple[str, ...]) -> tuple[str, ...]:
+    """The delimiters, validated: each must be ``{{`` or ``<<``."""
+    unknown = [d for d in delimiters if d not in DELIMITERS]
+    if unknown:
+        raise ExprSyntaxError(
+            f"unknown template delimiter {unknown[0]!r}; the delimiters are '{{{{' and '<<'"
+        )
+    return tuple(delimiters)
+
+
+def _block_end(text: str, start: int, closer: str) -> int | None:
+    """Offset of the closing delimiter of the block whose expression starts at ``start``."""
+    depth = 0
+    i = start
+    length = len(text)
+    while i < length:
+        char = text[i]
+        if char in "'\"":
+            i += 1
+            while i < length and text[i] != char:
+                i += 2 if text[i] == "\\" else 1
+            i += 1
+            continue
+        if depth == 0 and text.startswith(closer, i):
+            return i
+        if char in _OPENING:
+            depth += 1
+        elif char in ")]}" and depth:
+            depth -= 1
+        i += 1
+    return None
+
+
+def split(text: str, delimiters: tuple[str, ...] = DEFAULT_DELIMITERS) -> Split:
+    """Cut ``text`` into literal pieces and blocks; an unclosed or empty block is an error."""
+    parts: list[str | Block] = []
+    literal: list[str] = []
+    escaped = False
+    i = 0
+    anchor = 0  # start of the literal run not yet copied into ``literal``
+    length = len(text)
+    while i < length:
+        char = text[i]
+        if char == "\\":
+            opener = next((d for d in delimiters if text.startswith(d, i + 1)), None)
+            if opener is not None:
+                literal.append(text[anchor:i] + opener)
+                escaped = True
+                i += 1 + len(opener)
+                anchor = i
+                continue
+        elif char in "{<":
+            opener = next((d for d in delimiters if text.startswith(d, i)), None)
+            if opener is not None:
+                inner = i + len(opener)
+                close = _block_end(text, inner, DELIMITERS[opener])
+                if close is None:
+                    raise ExprSyntaxError(f"unclosed {opener!r}", source=text, offset=i)
+                if not text[inner:close].strip():
+                    raise ExprSyntaxError(
+                        f"empty {opener} {DELIMITERS[opener]} block", source=text, offset=i
+                    )
+                literal.append(text[anchor:i])
+                if any(literal):
+                    parts.append("".join(literal))
+                literal = []
+                end = close + len(DELIMITERS[opener])
+                parts.append(Block(start=i, inner_start=inner, inner_end=close, end=end))
+                i = anchor = end
+                continue
+        i += 1
+    literal.append(text[anchor:])
+    if any(literal):
+        parts.append("".join(literal))
+    return Split(parts=tuple(parts), escaped=escaped)

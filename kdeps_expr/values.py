@@ -1,0 +1,331 @@
+"""The value rules of SPEC §1 in one place: types, truthiness, operators, rendering.
+
+Values are plain Python objects: ``None`` (nil), ``bool``, ``int``, ``float``, ``str``,
+``list`` and ``dict`` with string keys. Every operator here raises
+:class:`EvaluationError` (without a position: the compiled node adds it) for operands it
+does not accept, and never lets ``inf``/``nan`` out.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from .errors import EvaluationError, LimitError
+
+TYPE_NAMES: dict[type, str] = {
+    type(None): "nil",
+    bool: "bool",
+    int: "int",
+    float: "float",
+    str: "string",
+    list: "list",
+    dict: "map",
+}
+
+INT_BITS = 63
+"""Integers are 64-bit signed, as in expr-lang; going past that is an error, not a wrap."""
+
+
+def type_name(value: Any) -> str:
+    """One of ``nil bool int float string list map`` (SPEC §3 ``type``)."""
+    return TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def is_number(value: Any) -> bool:
+    """True for ints and floats; booleans are not numbers."""
+    kind = type(value)
+    return kind is int or kind is float
+
+
+def truthy(value: Any) -> bool:
+    """SPEC §1: nil, false, 0, 0.0, '', [] and {} are false; everything else is true."""
+    return bool(value)
+
+
+def checked_int(value: int) -> int:
+    """``value`` if it fits in 64 bits, else an overflow error."""
+    if -(1 << INT_BITS) <= value < (1 << INT_BITS):
+        return value
+    raise EvaluationError("integer overflow: the result does not fit in 64 bits")
+
+
+def _out_of_range() -> EvaluationError:
+    return EvaluationError("number out of range: the result is not a finite number")
+
+
+def checked_float(value: float) -> float:
+    """``value`` if finite, else an error (no inf or nan ever leaves an operator)."""
+    if math.isfinite(value):
+        return value
+    raise _out_of_range()
+
+
+def _invalid(op: str, left: Any, right: Any, hint: str = "") -> EvaluationError:
+    return EvaluationError(f"invalid operation: {type_name(left)} {op} {type_name(right)}{hint}")
+
+
+def check_size(value: Any, limit: int) -> Any:
+    """``value`` unchanged, unless it is a string or list longer than ``limit``."""
+    if type(value) in (str, list) and len(value) > limit:
+        unit = "characters" if type(value) is str else "items"
+        raise LimitError(f"result too large: {len(value):,} {unit} (the limit is {limit:,})")
+    return value
+
+
+def add(left: Any, right: Any, limit: int) -> Any:
+    """``+``: numbers add, strings and lists concatenate, maps merge; nil is the identity."""
+    if left is None:
+        return right
+    if right is None:
+        return left
+    kind = type(left)
+    if is_number(left) and is_number(right):
+        if kind is int and type(right) is int:
+            return checked_int(left + right)
+        return checked_float(left + right)
+    if kind is type(right):
+        if kind is str or kind is list:
+            if len(left) + len(right) > limit:
+                return check_size(left + right, limit)
+            return left + right
+        if kind is dict:
+            return {**left, **right}
+    if (kind is str and is_number(right)) or (is_number(left) and type(right) is str):
+        raise _invalid("+", left, right, " (convert the number with string(x) to concatenate)")
+    raise _invalid("+", left, right)
+
+
+def subtract(left: Any, right: Any) -> Any:
+    """``-`` on two numbers."""
+    if is_number(left) and is_number(right):
+        if type(left) is int and type(right) is int:
+            return checked_int(left - right)
+        return checked_float(left - right)
+    raise _invalid("-", left, right)
+
+
+def multiply(left: Any, right: Any, limit: int) -> Any:
+    """``*`` on two numbers, or a string or list repeated an integer number of times."""
+    if is_number(left) and is_number(right):
+        if type(left) is int and type(right) is int:
+            return checked_int(left * right)
+        return checked_float(left * right)
+    for seq, count in ((left, right), (right, left)):
+        if type(seq) in (str, list) and type(count) is int:
+            if len(seq) * max(count, 0) > limit:
+                unit = "characters" if type(seq) is str else "items"
+                raise LimitError(
+                    f"result too large: {len(seq) * count:,} {unit} (the limit is {limit:,})"
+                )
+            return seq * count
+    raise _invalid("*", left, right)
+
+
+def divide(left: Any, right: Any) -> float:
+    """``/`` always gives a float; division by zero is an error."""
+    if is_number(left) and is_number(right):
+        if right == 0:
+            raise EvaluationError("division by zero")
+        try:
+            return checked_float(left / right)
+        except OverflowError:
+            raise _out_of_range() from None
+    raise _invalid("/", left, right)
+
+
+def modulo(left: Any, right: Any) -> int:
+    """``%`` on integers, with the sign of the dividend (``-7 % 3`` is ``-1``)."""
+    if type(left) is int and type(right) is int:
+        if right == 0:
+            raise EvaluationError("modulo by zero")
+        remainder = abs(left) % abs(right)
+        return remainder if left >= 0 else -remainder
+    raise _invalid("%", left, right, " (% needs two integers)")
+
+
+def power(left: Any, right: Any) -> Any:
+    """``**``: an int for int operands and a non-negative exponent, else a float."""
+    if is_number(left) and is_number(right):
+        if type(left) is int and type(right) is int and right >= 0:
+            if left not in (0, 1, -1) and right * max(left.bit_length() - 1, 1) > INT_BITS:
+                raise EvaluationError("integer overflow: the result does not fit in 64 bits")
+            return checked_int(left**right)
+        if left == 0 and right < 0:
+            raise EvaluationError("division by zero")
+        try:
+            result = float(left) ** float(right)
+        except OverflowError:
+            raise _out_of_range() from None
+        if isinstance(result, complex):
+            raise EvaluationError("invalid operation: a negative number to a fractional power")
+        return checked_float(result)
+    raise _invalid("**", left, right)
+
+
+def negate(value: Any) -> Any:
+    """Unary ``-``."""
+    if is_number(value):
+        return -value
+    raise EvaluationError(f"invalid operation: -{type_name(value)}")
+
+
+def plus(value: Any) -> Any:
+    """Unary ``+``: a number unchanged."""
+    if is_number(value):
+        return value
+    raise EvaluationError(f"invalid operation: +{type_name(value)}")
+
+
+def equal(left: Any, right: Any) -> bool:
+    """``==``: never raises; different types are unequal except ``1 == 1.0`` and ``nil == ''``."""
+    kind = type(left)
+    if kind is type(right):
+        if kind is list:
+            return len(left) == len(right) and all(map(equal, left, right))
+        if kind is dict:
+            return left.keys() == right.keys() and all(equal(v, right[k]) for k, v in left.items())
+        return bool(left == right)
+    if is_number(left) and is_number(right):
+        return bool(left == right)
+    return (left is None and right == "") or (left == "" and right is None)
+
+
+def compare(op: str, left: Any, right: Any) -> bool:
+    """``<`` ``<=`` ``>`` ``>=`` on two numbers or two strings; anything else is an error."""
+    if (is_number(left) and is_number(right)) or (type(left) is str and type(right) is str):
+        if op == "<":
+            return bool(left < right)
+        if op == "<=":
+            return bool(left <= right)
+        if op == ">":
+            return bool(left > right)
+        return bool(left >= right)
+    raise EvaluationError(f"cannot compare {type_name(left)} {op} {type_name(right)}")
+
+
+def contained(item: Any, container: Any) -> bool:
+    """``item in container``: list membership, map keys, substrings."""
+    kind = type(container)
+    if kind is list:
+        return any(equal(item, element) for element in container)
+    if kind is dict:
+        return type(item) is str and item in container
+    if kind is str:
+        if type(item) is str:
+            return item in container
+        raise _invalid("in", item, container, " (a substring test needs two strings)")
+    raise _invalid("in", item, container)
+
+
+def string_test(op: str, left: Any, right: Any) -> bool:
+    """``contains``, ``startsWith``, ``endsWith`` on two strings."""
+    if type(left) is str and type(right) is str:
+        if op == "contains":
+            return right in left
+        if op == "startsWith":
+            return left.startswith(right)
+        return left.endswith(right)
+    raise _invalid(op, left, right)
+
+
+def coalesce(left: Any, right: Any) -> Any:
+    """``??``: ``right`` when ``left`` is nil or ''."""
+    return right if left is None or left == "" else left
+
+
+def to_json(value: Any) -> str:
+    """Compact JSON, map keys in their stored order, non-ASCII kept as is."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def render(value: Any) -> str:
+    """SPEC §4: how a value reads inside text (``string(x)`` and template blocks)."""
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
+    if value is None:
+        return ""
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value)
+    if kind is float:
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return repr(value)
+    return to_json(value)
+
+
+def json_size(value: Any, limit: int) -> int:
+    """An upper bound of ``len(to_json(value))``, counted only until it passes ``limit``."""
+    size = 0
+    stack = [value]
+    while stack and size <= limit:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            size += len(item) + 2
+        elif kind is list:
+            size += len(item) + 2
+            stack.extend(item)
+        elif kind is dict:
+            size += 2 * len(item) + 2
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        else:
+            size += 24
+    return size
+
+
+def bounded_json(value: Any, limit: int) -> str:
+    """:func:`to_json`, refusing a text longer than ``limit`` before building it."""
+    size = json_size(value, limit)
+    if size > limit:
+        raise LimitError(f"result too large: over {limit:,} characters of JSON")
+    return to_json(value)
+
+
+def member(value: Any, name: str) -> Any:
+    """``value.name``: a map's entry (nil when missing), nil on nil, projected over a list."""
+    kind = type(value)
+    if kind is dict:
+        return value.get(name)
+    if value is None:
+        return None
+    if kind is list:
+        return [member(item, name) for item in value]
+    raise EvaluationError(f"cannot read member {name!r} of {type_name(value)}")
+
+
+def index(value: Any, key: Any) -> Any:
+    """``value[key]``: list and string positions (negative from the end), map keys, nil on nil."""
+    kind = type(value)
+    if kind is list or kind is str:
+        if type(key) is not int:
+            raise EvaluationError(f"{type_name(value)} index must be an int, got {type_name(key)}")
+        if not -len(value) <= key < len(value):
+            raise EvaluationError(
+                f"index {key} out of range for a {type_name(value)} of length {len(value)}"
+            )
+        return value[key]
+    if kind is dict:
+        if type(key) is not str:
+            raise EvaluationError(f"map key must be a string, got {type_name(key)}")
+        return value.get(key)
+    if value is None:
+        return None
+    raise EvaluationError(f"cannot index {type_name(value)}")
+
+
+def slice_of(value: Any, lower: Any, upper: Any) -> Any:
+    """``value[lower:upper]`` on a list or string; bounds clamp, nil on nil."""
+    if value is None:
+        return None
+    if type(value) not in (list, str):
+        raise EvaluationError(f"cannot slice {type_name(value)}")
+    for bound in (lower, upper):
+        if bound is not None and type(bound) is not int:
+            raise EvaluationError(f"slice bounds must be ints, got {type_name(bound)}")
+    return value[lower:upper]
