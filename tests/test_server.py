@@ -8,19 +8,25 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 import warnings
 from collections.abc import Iterator
-from contextlib import nullcontext
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
+import uvicorn
+from starlette.applications import Starlette
 from starlette.exceptions import StarletteDeprecationWarning
 
 from kdeps_expr.context import Request, SessionState, new_session_id
 from kdeps_expr.errors import StoreError, WorkflowError
 from kdeps_expr.runner import Response
-from kdeps_expr.server import ServerOptions, create_app, valid_session_id
+from kdeps_expr.server import ServerOptions, bind, create_app, valid_session_id
 
 with warnings.catch_warnings():
     # Starlette 1.x nudges towards httpx2; the httpx it still supports is what we install.
@@ -44,6 +50,7 @@ class FakeRunner:
 
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[Request, str | None, str | None]] = field(default_factory=list)
+    barrier: threading.Barrier | None = None
 
     def handle(
         self, request: Request, action_id: str | None = None, session_id: str | None = None
@@ -54,6 +61,9 @@ class FakeRunner:
             raise RuntimeError("runner bug")
         if action_id == "store":
             raise StoreError("redis is unreachable")
+        if action_id == "wait":
+            assert self.barrier is not None
+            self.barrier.wait()
         if action_id == "count":
             state = SessionState(session_id=session_id, load=lambda: self._load(session_id))
             state.set("visits", (state.get("visits") or 0) + 1)
@@ -75,6 +85,7 @@ ROUTES = [
     FakeRoute("/api/count", ("GET",), "echo"),
     FakeRoute("/api/crash", ("GET",), "crash"),
     FakeRoute("/api/store", ("GET",), "store"),
+    FakeRoute("/api/wait", ("POST",), "wait"),
 ]
 
 
@@ -83,14 +94,14 @@ def runner() -> FakeRunner:
     return FakeRunner()
 
 
-def make_client(runner: FakeRunner, **options: Any) -> TestClient:
-    app = create_app(
-        lambda: nullcontext(runner),
-        ROUTES,
-        {"echo", "count", "crash"},
-        ServerOptions(**options),
+def make_app(runner: FakeRunner, **options: Any) -> Starlette:
+    return create_app(
+        lambda: nullcontext(runner), ROUTES, {"echo", "count", "crash"}, ServerOptions(**options)
     )
-    return TestClient(app, raise_server_exceptions=False)
+
+
+def make_client(runner: FakeRunner, **options: Any) -> TestClient:
+    return TestClient(make_app(runner, **options), raise_server_exceptions=False)
 
 
 @pytest.fixture
@@ -512,3 +523,48 @@ def test_bad_options(api: Any, message: str) -> None:
     with pytest.raises(WorkflowError) as caught:
         ServerOptions.from_settings({"apiServer": api}, 60.0)
     assert str(caught.value) == message
+
+
+# --- threads -----------------------------------------------------------------------------
+
+
+@contextmanager
+def live_server(app: Starlette) -> Iterator[str]:
+    """``app`` on uvicorn in a thread of this process, on a free port; its base URL."""
+    sock = bind("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+def test_requests_run_in_parallel_off_the_event_loop(runner: FakeRunner) -> None:
+    runner.barrier = threading.Barrier(3, timeout=10)
+    with live_server(make_app(runner)) as url, ThreadPoolExecutor(2) as pool:
+        posts = [pool.submit(httpx.post, f"{url}/api/wait", timeout=10) for _ in range(2)]
+        deadline = time.monotonic() + 10
+        while len(runner.calls) < 2:
+            assert time.monotonic() < deadline, "the two requests never ran together"
+            time.sleep(0.01)
+        # Both requests are blocked inside the runner; the event loop still answers.
+        assert httpx.get(f"{url}/health", timeout=5).json() == {"status": "ok"}
+        runner.barrier.wait()
+        assert [post.result().status_code for post in posts] == [200, 200]
+
+
+def test_worker_threads_bound_the_parallelism(runner: FakeRunner) -> None:
+    runner.barrier = threading.Barrier(2, timeout=0.5)
+    with live_server(make_app(runner, worker_threads=1)) as url, ThreadPoolExecutor(2) as pool:
+        posts = [pool.submit(httpx.post, f"{url}/api/wait", timeout=10) for _ in range(2)]
+        statuses = sorted(post.result().status_code for post in posts)
+    # One thread: the second request waits for the first, whose barrier times out.
+    assert statuses == [500, 500]
