@@ -8,9 +8,13 @@ cause is printed as one rendered message on stderr, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
+from .context import Context, Request, SessionState
+from .engine import Engine
 from .errors import ExprError
 
 Command = Callable[[argparse.Namespace], int]
@@ -32,12 +36,124 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_request_options(parser: argparse.ArgumentParser) -> None:
+    """``--query``, ``--header`` and ``--body``: the request an expression or workflow sees."""
+    parser.add_argument(
+        "--query", action="append", default=[], metavar="KEY=VALUE", help="a query parameter"
+    )
+    parser.add_argument(
+        "--header", action="append", default=[], metavar="KEY=VALUE", help="a request header"
+    )
+    parser.add_argument("--body", metavar="JSON", help="the JSON request body")
+
+
+def _pairs(option: str, items: Sequence[str]) -> dict[str, str]:
+    """``KEY=VALUE`` option values as a map (a later key wins)."""
+    pairs: dict[str, str] = {}
+    for item in items:
+        key, equals, value = item.partition("=")
+        if not equals or not key:
+            raise _UsageError(f"{option} expects KEY=VALUE, got {item!r}")
+        pairs[key] = value
+    return pairs
+
+
+def _json_value(option: str, text: str) -> Any:
+    """A JSON option value, parsed; integers stay integers."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _UsageError(f"{option} is not valid JSON ({exc.msg} at column {exc.colno})") from None
+
+
+def _json_pairs(option: str, items: Sequence[str]) -> dict[str, Any]:
+    """``KEY=JSON`` option values as a map of parsed values."""
+    return {
+        key: _json_value(f"{option} {key}", text) for key, text in _pairs(option, items).items()
+    }
+
+
+def _request(args: argparse.Namespace) -> Request:
+    """The request described by ``--query``, ``--header`` and ``--body``."""
+    body = None if args.body is None else _json_value("--body", args.body)
+    return Request(
+        query=_pairs("--query", args.query), headers=_pairs("--header", args.header), body=body
+    )
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False))
+
+
+def _add_evaluation(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    subject: str,
+    help_text: str,
+    handler: Command,
+) -> None:
+    parser = commands.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
+    parser.add_argument(subject.lower(), metavar=subject)
+    _add_request_options(parser)
+    parser.add_argument(
+        "--session", action="append", default=[], metavar="KEY=JSON", help="a session value"
+    )
+    parser.add_argument(
+        "--memory", action="append", default=[], metavar="KEY=JSON", help="a request memory value"
+    )
+    parser.add_argument(
+        "--state",
+        action="store_true",
+        help='print {"value": ..., "session": {...}, "memory": {...}} to show what set() did',
+    )
+    parser.set_defaults(handler=handler)
+
+
 def _add_eval(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    pass
+    _add_evaluation(
+        commands, "eval", "EXPR", "Evaluate one expression and print it as JSON.", _cmd_eval
+    )
 
 
 def _add_render(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    pass
+    _add_evaluation(
+        commands,
+        "render",
+        "TEMPLATE",
+        "Render a {{ }} / << >> template; prints the text, or JSON for a single block's value.",
+        _cmd_render,
+    )
+
+
+def _evaluation_context(args: argparse.Namespace) -> Context:
+    return Context(
+        _request(args),
+        session=SessionState(_json_pairs("--session", args.session)),
+        memory=_json_pairs("--memory", args.memory),
+    )
+
+
+def _report(value: Any, context: Context, as_text: bool, state: bool) -> int:
+    if state:
+        _print_json({"value": value, "session": context.session.data, "memory": context.memory})
+    elif as_text:
+        print(value)
+    else:
+        _print_json(value)
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    context = _evaluation_context(args)
+    value = Engine().evaluate(args.expr, context)
+    return _report(value, context, as_text=False, state=args.state)
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    context = _evaluation_context(args)
+    template = Engine().compile_template(args.template)
+    value = template.render(context)
+    return _report(value, context, as_text=not template.native, state=args.state)
 
 
 def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
