@@ -71,6 +71,10 @@ class SourceFile:
         line = bisect.bisect_right(self._line_starts, index) - 1
         return line + 1, index - self._line_starts[line] + 1
 
+    def line_start(self, line: int) -> int:
+        """The index of the first character of the 1-based ``line``."""
+        return self._line_starts[min(max(line, 1), len(self._line_starts)) - 1]
+
     def line_text(self, line: int) -> str:
         """The text of the 1-based ``line``, without its line break."""
         start = self._line_starts[line - 1]

@@ -1,0 +1,924 @@
+"""Load a KDeps workflow folder into typed objects, compiling every expression at load time.
+
+A workflow is ``workflow.yaml`` plus every ``*.yaml``/``*.yml`` file under ``resources/``
+(a file may hold several resources separated by ``---``; documents after the first one of
+``workflow.yaml`` are resources too). A file whose name ends in ``.j2`` is rendered by
+Jinja2 first, with ``env`` (the process environment) as its context; ``<< >>`` blocks are
+not Jinja2 syntax, so they pass through as runtime templates. No other file goes through
+Jinja2.
+
+Loading checks everything it can before a request runs: unknown keys, value types, every
+expression and template (compiled here, never at request time), ``requires`` targets and
+cycles, durations and routes. It collects every error rather than stopping at the first,
+and :func:`load_workflow` raises one :class:`WorkflowLoadError` listing them, each at the
+character of the YAML file it is about. :func:`inspect_workflow` returns the errors with
+whatever could be built, for ``kdeps-expr check``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import string
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import jinja2
+
+from . import values
+from .context import Context, WorkflowInfo
+from .durations import parse_duration
+from .engine import Engine, Expression, ValueReading
+from .errors import ExprError, WorkflowError
+from .sessions import open_store
+from .sessions.base import SessionStore
+from .templates import DEFAULT_DELIMITERS
+from .yamlsource import Mapping as YamlMapping
+from .yamlsource import Node, Scalar, Sequence, SourceFile, load_documents
+
+WORKFLOW_FILE = "workflow.yaml"
+RESOURCES_DIR = "resources"
+YAML_SUFFIXES = (".yaml", ".yml")
+TEMPLATE_SUFFIX = ".j2"
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
+SESSION_TYPES = ("sqlite", "memory", "redis")
+DEFAULT_PREFLIGHT_CODE = 400
+DEFAULT_PREFLIGHT_MESSAGE = "preflight check failed"
+
+_WORKFLOW_KEYS = frozenset({"apiVersion", "kind", "metadata", "settings"})
+_WORKFLOW_METADATA_KEYS = frozenset(
+    {"name", "description", "version", "targetActionId", "authors", "website"}
+)
+_SETTINGS_KEYS = frozenset({"apiServerMode", "apiServer", "session", "templates", "agentSettings"})
+_API_SERVER_KEYS = frozenset(
+    {"hostIp", "portNum", "routes", "maxBodyBytes", "cookieSecure", "workerThreads", "debug"}
+)
+_ROUTE_KEYS = frozenset({"path", "methods", "actionId"})
+_SESSION_KEYS = frozenset({"type", "path", "url", "ttl", "cleanupInterval", "keyPrefix"})
+_TEMPLATES_KEYS = frozenset({"delimiters"})
+_RESOURCE_KEYS = frozenset({"apiVersion", "kind", "metadata", "run"})
+_RESOURCE_METADATA_KEYS = frozenset(
+    {"actionId", "name", "description", "version", "category", "requires"}
+)
+_RUN_KEYS = frozenset(
+    {
+        "skipCondition",
+        "restrictToHttpMethods",
+        "restrictToRoutes",
+        "preflightCheck",
+        "exprBefore",
+        "expr",
+        "exprAfter",
+        "chat",
+        "apiResponse",
+    }
+)
+_PREFLIGHT_KEYS = frozenset({"validations", "error"})
+_PREFLIGHT_ERROR_KEYS = frozenset({"code", "message"})
+_CHAT_KEYS = frozenset({"prompt", "model", "role", "backend", "timeoutDuration"})
+_API_RESPONSE_KEYS = frozenset({"success", "response", "meta"})
+_META_KEYS = frozenset({"headers", "statusCode"})
+
+_RUNS = "this engine runs chat, expressions and apiResponse"
+_NOT_RUN = {
+    key: f"{key} resources are not run by this engine ({_RUNS})"
+    for key in ("python", "exec", "httpClient", "sql")
+}
+_RUN_UNSUPPORTED = {
+    **_NOT_RUN,
+    "allowedHeaders": "allowedHeaders is not supported by this engine",
+    "allowedParams": "allowedParams is not supported by this engine",
+    "postflightCheck": "postflightCheck is not supported by this engine",
+}
+_RESOURCE_UNSUPPORTED = {"items": "items iteration is not supported by this engine"}
+_HEADER_NAME_CHARS = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")
+"""The characters of an HTTP header name (RFC 9110 ``token``)."""
+
+
+class WorkflowLoadError(WorkflowError):
+    """A workflow that cannot be loaded; ``errors`` holds every problem found, in file order."""
+
+    def __init__(self, errors: list[ExprError]) -> None:
+        count = len(errors)
+        super().__init__(f"{count} error{'' if count == 1 else 's'} in the workflow")
+        self.errors = errors
+
+    def render(self) -> str:
+        return "\n".join(error.render() for error in self.errors)
+
+
+class Tracer(Protocol):
+    """What records a request's evaluations for ``kdeps-expr run --trace``."""
+
+    def record(self, source: str, value: Any) -> None:
+        """One expression (as written in the file) and the value it gave."""
+
+
+# ---- compiled parts ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """The YAML scalar whose string value was compiled; offsets count in that value."""
+
+    scalar: Scalar
+
+    def place(self, error: ExprError) -> ExprError:
+        """Move ``error`` (its offset counts in the scalar's value) to its file character."""
+        return self.scalar.place(error, error.offset)
+
+    def location(self, offset: int | None = None) -> str:
+        """``file:line:column`` of character ``offset`` of the value (its start by default)."""
+        line, column = self.scalar.position(offset)
+        return f"{self.scalar.source.name}:{line}:{column}"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One always-expression entry: ``run.expr``, ``skipCondition``, a validation, …"""
+
+    source: str
+    expression: Expression
+    site: Site
+
+    def run(self, context: Context, tracer: Tracer | None) -> Any:
+        """Evaluate; an error is moved to its file character before it propagates."""
+        try:
+            value = self.expression(context)
+        except ExprError as exc:
+            self.site.place(exc)
+            raise
+        if tracer is not None:
+            tracer.record(self.source, value)
+        return value
+
+
+class Value(ABC):
+    """A YAML value that may hold expressions: literal data, a value string, or containers."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def evaluate(self, context: Context, tracer: Tracer | None) -> Any:
+        """The value for this request."""
+
+
+class Constant(Value):
+    """Literal data: a non-string scalar, plain text, or a container holding only those."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def evaluate(self, context: Context, tracer: Tracer | None) -> Any:
+        return self.value
+
+
+class Dynamic(Value):
+    """A value string read as a template or an expression (SPEC §5)."""
+
+    __slots__ = ("reading", "site", "source")
+
+    def __init__(self, source: str, reading: ValueReading, site: Site) -> None:
+        self.source = source
+        self.reading = reading
+        self.site = site
+
+    def evaluate(self, context: Context, tracer: Tracer | None) -> Any:
+        try:
+            value = self.reading.evaluate(context)
+        except ExprError as exc:
+            self.site.place(exc)
+            raise
+        if tracer is not None:
+            tracer.record(self.source, value)
+        return value
+
+
+class MapValue(Value):
+    """A mapping with at least one dynamic leaf; keys keep their file order."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: tuple[tuple[str, Value], ...]) -> None:
+        self.items = items
+
+    def evaluate(self, context: Context, tracer: Tracer | None) -> Any:
+        return {key: item.evaluate(context, tracer) for key, item in self.items}
+
+
+class ListValue(Value):
+    """A sequence with at least one dynamic item."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: tuple[Value, ...]) -> None:
+        self.items = items
+
+    def evaluate(self, context: Context, tracer: Tracer | None) -> Any:
+        return [item.evaluate(context, tracer) for item in self.items]
+
+
+@dataclass(frozen=True, slots=True)
+class Preflight:
+    """``run.preflightCheck``: validations, and the error answered when one fails."""
+
+    validations: tuple[Step, ...]
+    code: int = DEFAULT_PREFLIGHT_CODE
+    message: Value | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """``run.chat``: the prompt and settings handed to the chat backend."""
+
+    prompt: Value
+    model: Value | None = None
+    role: str | None = None
+    backend: str | None = None
+    timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiResponse:
+    """``run.apiResponse``: ``success``, the ``response`` data, and ``meta``."""
+
+    success: Value
+    data: Value
+    headers: tuple[tuple[str, Value], ...] = ()
+    status: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One resource, every block compiled, in the order the runner needs them."""
+
+    action_id: str
+    file: str
+    name: str = ""
+    description: str = ""
+    requires: tuple[str, ...] = ()
+    skip_conditions: tuple[Step, ...] = ()
+    methods: frozenset[str] | None = None
+    routes: frozenset[str] | None = None
+    preflight: Preflight | None = None
+    expr_before: tuple[Step, ...] = ()
+    chat: Chat | None = None
+    expr: tuple[Step, ...] = ()
+    expr_after: tuple[Step, ...] = ()
+    api_response: ApiResponse | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One entry of ``settings.apiServer.routes``."""
+
+    path: str
+    methods: tuple[str, ...]
+    action_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ValueString:
+    """How one YAML value string was read (for ``check --explain``)."""
+
+    site: Site
+    text: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A loaded workflow: metadata, settings, routes and compiled resources.
+
+    ``plans`` gives, for every actionId, the resources a request to it runs: the
+    ``requires`` closure in a deterministic order (dependencies first, in the order they
+    are listed), ending with the resource itself.
+    """
+
+    root: Path
+    name: str
+    version: str
+    target_action_id: str
+    resources: Mapping[str, Resource]
+    settings: Mapping[str, Any]
+    api_routes: list[Route]
+    plans: Mapping[str, tuple[Resource, ...]]
+    engine: Engine
+    description: str = ""
+
+    @property
+    def session_config(self) -> Mapping[str, Any]:
+        """``settings.session``, for :func:`~kdeps_expr.sessions.open_store`."""
+        config = self.settings.get("session")
+        return config if isinstance(config, Mapping) else {}
+
+    @property
+    def info(self) -> WorkflowInfo:
+        """What ``info('workflow.name')`` and ``info('workflow.version')`` answer."""
+        return WorkflowInfo(self.name, self.version)
+
+    def open_store(self) -> SessionStore:
+        """The session store ``settings.session`` configures (SQLite by default)."""
+        return open_store(self.session_config, self.root)
+
+
+@dataclass
+class Inspection:
+    """What loading found: the workflow when it loaded, and every error either way."""
+
+    workflow: Workflow | None
+    resources: list[Resource]
+    errors: list[ExprError]
+    values: list[ValueString] = field(default_factory=list)
+
+
+def load_workflow(path: str | Path, engine: Engine | None = None) -> Workflow:
+    """Load the workflow folder ``path`` (or its ``workflow.yaml``); compile everything.
+
+    Raises :class:`WorkflowLoadError` listing every error found.
+    """
+    inspection = inspect_workflow(path, engine)
+    if inspection.workflow is None:
+        raise WorkflowLoadError(inspection.errors)
+    return inspection.workflow
+
+
+def inspect_workflow(path: str | Path, engine: Engine | None = None) -> Inspection:
+    """Load ``path`` collecting every error instead of raising; for ``kdeps-expr check``."""
+    return _Loader(Path(path), engine).load()
+
+
+def plan_order(target: str, requires: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """The ``requires`` closure of ``target``, dependencies first, ``target`` last.
+
+    Deterministic: a depth-first walk taking each resource's ``requires`` in the order they
+    are listed; a resource reached twice runs once, at its first place. ``requires`` must
+    be free of cycles and unknown names (the loader checks both).
+    """
+    order: list[str] = []
+    done: set[str] = set()
+    stack: list[tuple[str, Iterator[str]]] = [(target, iter(requires[target]))]
+    entered = {target}
+    while stack:
+        action_id, pending = stack[-1]
+        for dependency in pending:
+            if dependency not in entered:
+                entered.add(dependency)
+                stack.append((dependency, iter(requires[dependency])))
+                break
+        else:
+            stack.pop()
+            if action_id not in done:
+                done.add(action_id)
+                order.append(action_id)
+    return order
+
+
+# ---- loading -----------------------------------------------------------------------------
+
+
+_JINJA = jinja2.Environment(
+    undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
+)
+_JINJA_NAME = "<template>"
+
+
+@dataclass
+class _Draft:
+    """A resource being loaded, with the located nodes later checks point at."""
+
+    resource: Resource
+    action_id_node: Scalar
+    requires_nodes: tuple[Scalar, ...]
+
+
+class _Loader:
+    """One load: reads files, builds typed objects, collects every error on the way."""
+
+    def __init__(self, path: Path, engine: Engine | None) -> None:
+        self.shown = path.parent if path.is_file() else path
+        self.root = self.shown.resolve()
+        self.engine = engine or Engine()
+        self.errors: list[ExprError] = []
+        self.values: list[ValueString] = []
+        self.file_order: dict[str, int] = {}
+
+    # -- entry point ---------------------------------------------------------------------
+
+    def load(self) -> Inspection:
+        documents = self._workflow_documents()
+        header = documents[0] if documents else None
+        settings: Mapping[str, Any] = {}
+        metadata: dict[str, str] = {}
+        routes: list[tuple[Route, YamlMapping]] = []
+        if isinstance(header, YamlMapping):
+            metadata = self._workflow_metadata(header)
+            settings_node = self._mapping(header.get("settings"), "settings")
+            if settings_node is not None:
+                self._settings(settings_node)
+                settings = settings_node.to_python()
+                routes = self._routes(settings_node, metadata.get("targetActionId", ""))
+        elif header is not None:
+            self._error(header.error("workflow.yaml must be a mapping"))
+        drafts = [self._resource(doc) for doc in documents[1:] + self._resource_documents()]
+        resources = self._link([draft for draft in drafts if draft is not None])
+        self._check_targets(header, metadata, routes, resources)
+        self.errors.sort(key=self._error_order)
+        workflow = None
+        if not self.errors:
+            requires = {action_id: r.requires for action_id, r in resources.items()}
+            workflow = Workflow(
+                root=self.root,
+                name=metadata.get("name", ""),
+                version=metadata.get("version", ""),
+                description=metadata.get("description", ""),
+                target_action_id=metadata["targetActionId"],
+                resources=resources,
+                settings=settings,
+                api_routes=[route for route, _ in routes],
+                plans={
+                    action_id: tuple(resources[a] for a in plan_order(action_id, requires))
+                    for action_id in resources
+                },
+                engine=self.engine,
+            )
+        return Inspection(workflow, list(resources.values()), self.errors, self.values)
+
+    def _error(self, error: ExprError) -> None:
+        self.errors.append(error)
+
+    def _error_order(self, error: ExprError) -> tuple[int, int, int]:
+        return (self.file_order.get(error.where or "", -1), error.line or 0, error.column or 0)
+
+    # -- files ---------------------------------------------------------------------------
+
+    def _workflow_documents(self) -> list[Node]:
+        candidates = (WORKFLOW_FILE, WORKFLOW_FILE + TEMPLATE_SUFFIX)
+        present = [name for name in candidates if (self.root / name).is_file()]
+        if len(present) != 1:
+            problem = "has both" if present else "has no"
+            message = f"{self.shown}: the workflow folder {problem} {' and '.join(candidates)}"
+            self._error(WorkflowError(message))
+            return []
+        return self._documents(self.root / present[0])
+
+    def _resource_documents(self) -> list[Node]:
+        folder = self.root / RESOURCES_DIR
+        if not folder.is_dir():
+            return []
+        suffixes = YAML_SUFFIXES + tuple(s + TEMPLATE_SUFFIX for s in YAML_SUFFIXES)
+        files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(suffixes))
+        return [document for file in files for document in self._documents(file)]
+
+    def _documents(self, path: Path) -> list[Node]:
+        shown = str(self.shown / path.relative_to(self.root))
+        self.file_order[shown] = len(self.file_order)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self._error(WorkflowError(f"{shown}: cannot read the file: {exc}"))
+            return []
+        if path.name.endswith(TEMPLATE_SUFFIX):
+            rendered = self._render_jinja(shown, text)
+            if rendered is None:
+                return []
+            text = rendered
+        try:
+            return load_documents(SourceFile(shown, text))
+        except WorkflowError as exc:
+            self._error(exc)
+            return []
+
+    def _render_jinja(self, shown: str, text: str) -> str | None:
+        source = SourceFile(shown, text)
+        try:
+            return _JINJA.from_string(text).render(env=dict(os.environ))
+        except jinja2.TemplateSyntaxError as exc:
+            line = min(exc.lineno, len(text.splitlines()) or 1)
+            error = WorkflowError(f"Jinja2 template error: {exc.message}")
+        except jinja2.TemplateError as exc:
+            frames = traceback.extract_tb(exc.__traceback__)
+            lines = [frame.lineno for frame in frames if frame.filename == _JINJA_NAME]
+            line = lines[-1] if lines and lines[-1] else 1
+            error = WorkflowError(f"Jinja2 template error: {exc}")
+        source.place(error, source.line_start(line))
+        self._error(error)
+        return None
+
+    # -- generic checks ------------------------------------------------------------------
+
+    def _keys(
+        self,
+        mapping: YamlMapping,
+        accepted: frozenset[str],
+        where: str,
+        unsupported: Mapping[str, str] | None = None,
+    ) -> None:
+        for key, (key_node, _) in mapping.entries.items():
+            if key in accepted:
+                continue
+            if unsupported and key in unsupported:
+                self._error(key_node.error(unsupported[key]))
+                continue
+            close = difflib.get_close_matches(key, accepted, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            listing = ", ".join(sorted(accepted))
+            self._error(key_node.error(f"unknown key {key!r} in {where}{hint} (known: {listing})"))
+
+    def _mapping(self, node: Node | None, where: str) -> YamlMapping | None:
+        if node is None or isinstance(node, YamlMapping):
+            return node
+        if isinstance(node, Scalar) and node.value is None:
+            return None
+        self._error(node.error(f"{where} must be a mapping"))
+        return None
+
+    def _text(self, node: Node | None, where: str) -> str | None:
+        """A scalar written as text; numbers are taken as their text (``version: 1.0``)."""
+        if node is None:
+            return None
+        if isinstance(node, Scalar) and not isinstance(node.value, bool | type(None)):
+            return str(node.value) if not isinstance(node.value, str) else node.value
+        self._error(node.error(f"{where} must be a string"))
+        return None
+
+    def _texts(self, node: Node | None, where: str) -> list[tuple[str, Scalar]]:
+        """A list of strings; a single string stands for a list of one."""
+        if node is None or (isinstance(node, Scalar) and node.value is None):
+            return []
+        items = node.items if isinstance(node, Sequence) else [node]
+        found: list[tuple[str, Scalar]] = []
+        for item in items:
+            if isinstance(item, Scalar) and isinstance(item.value, str):
+                found.append((item.value, item))
+            else:
+                self._error(item.error(f"{where} must be a list of strings"))
+        return found
+
+    def _kind(self, mapping: YamlMapping, expected: str) -> None:
+        node = mapping.get("kind")
+        kind = self._text(node, "kind")
+        if node is not None and kind is not None and kind != expected:
+            self._error(node.error(f"kind must be {expected!r}, not {kind!r}"))
+
+    def _duration(self, node: Node | None, where: str) -> float | None:
+        if node is None:
+            return None
+        try:
+            return parse_duration(node.to_python())
+        except WorkflowError as exc:
+            self._error(node.error(f"{where}: {exc.message}"))
+            return None
+
+    # -- workflow.yaml -------------------------------------------------------------------
+
+    def _workflow_metadata(self, header: YamlMapping) -> dict[str, str]:
+        self._keys(header, _WORKFLOW_KEYS, "workflow.yaml")
+        self._kind(header, "Workflow")
+        node = self._mapping(header.get("metadata"), "metadata")
+        if node is None:
+            self._error(header.error("workflow.yaml needs metadata with name and targetActionId"))
+            return {}
+        self._keys(node, _WORKFLOW_METADATA_KEYS, "metadata")
+        metadata: dict[str, str] = {}
+        for key in ("name", "description", "version", "targetActionId"):
+            text = self._text(node.get(key), f"metadata.{key}")
+            if text is not None:
+                metadata[key] = text
+        for key in ("name", "targetActionId"):
+            if not metadata.get(key):
+                self._error(node.error(f"metadata.{key} is required"))
+        return metadata
+
+    def _settings(self, settings: YamlMapping) -> None:
+        self._keys(settings, _SETTINGS_KEYS, "settings")
+        mode = settings.get("apiServerMode")
+        if mode is not None and not (isinstance(mode, Scalar) and isinstance(mode.value, bool)):
+            self._error(mode.error("settings.apiServerMode must be true or false"))
+        api = self._mapping(settings.get("apiServer"), "settings.apiServer")
+        if api is not None:
+            self._keys(api, _API_SERVER_KEYS, "settings.apiServer")
+        session = self._mapping(settings.get("session"), "settings.session")
+        if session is not None:
+            self._session(session)
+        templates = self._mapping(settings.get("templates"), "settings.templates")
+        if templates is not None:
+            self._templates(templates)
+
+    def _session(self, session: YamlMapping) -> None:
+        self._keys(session, _SESSION_KEYS, "settings.session")
+        kind_node = session.get("type")
+        kind = self._text(kind_node, "settings.session.type")
+        if kind_node is not None and kind is not None and kind not in SESSION_TYPES:
+            choices = ", ".join(SESSION_TYPES)
+            self._error(kind_node.error(f"settings.session.type must be one of {choices}"))
+        for key in ("path", "url"):
+            self._text(session.get(key), f"settings.session.{key}")
+        for key in ("ttl", "cleanupInterval"):
+            self._duration(session.get(key), f"settings.session.{key}")
+
+    def _templates(self, templates: YamlMapping) -> None:
+        self._keys(templates, _TEMPLATES_KEYS, "settings.templates")
+        node = templates.get("delimiters")
+        if node is None:
+            return
+        delimiters = self._texts(node, "settings.templates.delimiters")
+        for text, scalar in delimiters:
+            if text not in DEFAULT_DELIMITERS:
+                known = ", ".join(DEFAULT_DELIMITERS)
+                self._error(scalar.error(f"unknown template delimiter {text!r} (known: {known})"))
+        chosen = tuple(text for text, _ in delimiters if text in DEFAULT_DELIMITERS)
+        if chosen != self.engine.delimiters:
+            base = self.engine
+            self.engine = Engine(functions=base.functions, delimiters=chosen, limits=base.limits)
+
+    def _routes(self, settings: YamlMapping, target: str) -> list[tuple[Route, YamlMapping]]:
+        api = settings.get("apiServer")
+        if not isinstance(api, YamlMapping):
+            return []
+        node = api.get("routes")
+        if node is None:
+            return []
+        if not isinstance(node, Sequence):
+            self._error(node.error("settings.apiServer.routes must be a list"))
+            return []
+        routes: list[tuple[Route, YamlMapping]] = []
+        seen: dict[tuple[str, str], Scalar] = {}
+        for item in node.items:
+            entry = self._mapping(item, "a route")
+            if entry is None:
+                continue
+            self._keys(entry, _ROUTE_KEYS, "a route")
+            path = self._text(entry.get("path"), "route path")
+            if path is None or not path.startswith("/"):
+                self._error(entry.error("a route needs a path starting with '/'"))
+                continue
+            methods = self._methods(entry.get("methods"), "route methods")
+            if not methods:
+                self._error(entry.error(f"route {path} needs methods, such as [GET]"))
+                continue
+            action_id = self._text(entry.get("actionId"), "route actionId") or target
+            for method in methods:
+                if (path, method) in seen:
+                    first = seen[(path, method)].source.line_column(seen[(path, method)].start)
+                    message = f"route {method} {path} is declared twice (first on line {first[0]})"
+                    self._error(entry.key("path").error(message))
+                seen[(path, method)] = entry.key("path")
+            routes.append((Route(path, methods, action_id), entry))
+        return routes
+
+    def _methods(self, node: Node | None, where: str) -> tuple[str, ...]:
+        methods: list[str] = []
+        for text, scalar in self._texts(node, where):
+            method = text.upper()
+            if method not in HTTP_METHODS:
+                known = ", ".join(HTTP_METHODS)
+                self._error(scalar.error(f"unknown HTTP method {text!r} (known: {known})"))
+            elif method not in methods:
+                methods.append(method)
+        return tuple(methods)
+
+    # -- resources -----------------------------------------------------------------------
+
+    def _resource(self, document: Node) -> _Draft | None:
+        if not isinstance(document, YamlMapping):
+            self._error(document.error("a resource must be a mapping"))
+            return None
+        self._keys(document, _RESOURCE_KEYS, "a resource", _RESOURCE_UNSUPPORTED)
+        self._kind(document, "Resource")
+        metadata = self._mapping(document.get("metadata"), "metadata")
+        if metadata is None:
+            self._error(document.error("a resource needs metadata with an actionId"))
+            return None
+        self._keys(metadata, _RESOURCE_METADATA_KEYS, "metadata")
+        id_node = metadata.get("actionId")
+        action_id = self._text(id_node, "metadata.actionId")
+        if not action_id or not isinstance(id_node, Scalar):
+            self._error(metadata.error("metadata.actionId is required"))
+            return None
+        requires = self._texts(metadata.get("requires"), "metadata.requires")
+        run = self._mapping(document.get("run"), "run") or YamlMapping(document.source, 0)
+        self._keys(run, _RUN_KEYS, "run", _RUN_UNSUPPORTED)
+        routes = self._texts(run.get("restrictToRoutes"), "run.restrictToRoutes")
+        methods_node = run.get("restrictToHttpMethods")
+        resource = Resource(
+            action_id=action_id,
+            file=document.source.name,
+            name=self._text(metadata.get("name"), "metadata.name") or "",
+            description=self._text(metadata.get("description"), "metadata.description") or "",
+            requires=tuple(text for text, _ in requires),
+            skip_conditions=self._steps(run.get("skipCondition"), "run.skipCondition"),
+            methods=(
+                frozenset(self._methods(methods_node, "run.restrictToHttpMethods"))
+                if methods_node is not None
+                else None
+            ),
+            routes=frozenset(text for text, _ in routes) if routes else None,
+            preflight=self._preflight(run.get("preflightCheck")),
+            expr_before=self._steps(run.get("exprBefore"), "run.exprBefore"),
+            chat=self._chat(run.get("chat")),
+            expr=self._steps(run.get("expr"), "run.expr"),
+            expr_after=self._steps(run.get("exprAfter"), "run.exprAfter"),
+            api_response=self._api_response(run.get("apiResponse")),
+        )
+        return _Draft(resource, id_node, tuple(scalar for _, scalar in requires))
+
+    def _steps(self, node: Node | None, where: str) -> tuple[Step, ...]:
+        if node is None or (isinstance(node, Scalar) and node.value is None):
+            return ()
+        items = node.items if isinstance(node, Sequence) else [node]
+        steps: list[Step] = []
+        for item in items:
+            if not isinstance(item, Scalar):
+                self._error(item.error(f"{where} entries must be expressions"))
+                continue
+            step = self._step(item)
+            if step is not None:
+                steps.append(step)
+        return tuple(steps)
+
+    def _step(self, scalar: Scalar) -> Step | None:
+        value = scalar.value
+        text = value if isinstance(value, str) else values.to_json(value)
+        try:
+            expression = self.engine.compile_entry(text)
+        except ExprError as exc:
+            self._error(scalar.place(exc, exc.offset))
+            return None
+        return Step(expression.text.strip(), expression, Site(scalar))
+
+    def _value(self, node: Node) -> Value:
+        if isinstance(node, YamlMapping):
+            entries = tuple((key, self._value(item)) for key, (_, item) in node.entries.items())
+            constants = {k: item.value for k, item in entries if isinstance(item, Constant)}
+            return Constant(constants) if len(constants) == len(entries) else MapValue(entries)
+        if isinstance(node, Sequence):
+            items = tuple(self._value(item) for item in node.items)
+            literal = [item.value for item in items if isinstance(item, Constant)]
+            return Constant(literal) if len(literal) == len(items) else ListValue(items)
+        assert isinstance(node, Scalar)
+        text = node.value
+        if not isinstance(text, str):
+            return Constant(text)
+        try:
+            reading = self.engine.read_value(text)
+        except ExprError as exc:
+            self._error(node.place(exc, exc.offset))
+            return Constant(text)
+        self.values.append(ValueString(Site(node), text, reading.kind))
+        if reading.kind == "text":
+            return Constant(text)
+        return Dynamic(text, reading, Site(node))
+
+    def _preflight(self, node: Node | None) -> Preflight | None:
+        check = self._mapping(node, "run.preflightCheck")
+        if check is None:
+            return None
+        self._keys(check, _PREFLIGHT_KEYS, "run.preflightCheck")
+        validations = self._steps(check.get("validations"), "run.preflightCheck.validations")
+        error = self._mapping(check.get("error"), "run.preflightCheck.error")
+        if error is None:
+            return Preflight(validations)
+        self._keys(error, _PREFLIGHT_ERROR_KEYS, "run.preflightCheck.error")
+        code = self._status(error.get("code"), "run.preflightCheck.error.code")
+        message = error.get("message")
+        return Preflight(
+            validations,
+            code or DEFAULT_PREFLIGHT_CODE,
+            self._value(message) if message is not None else None,
+        )
+
+    def _status(self, node: Node | None, where: str) -> int | None:
+        if node is None:
+            return None
+        value = node.to_python()
+        if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
+            return value
+        self._error(node.error(f"{where} must be an HTTP status code from 100 to 599"))
+        return None
+
+    def _chat(self, node: Node | None) -> Chat | None:
+        chat = self._mapping(node, "run.chat")
+        if chat is None:
+            return None
+        self._keys(chat, _CHAT_KEYS, "run.chat")
+        prompt = chat.get("prompt")
+        if prompt is None:
+            self._error(chat.error("run.chat needs a prompt"))
+            return None
+        model = chat.get("model")
+        return Chat(
+            prompt=self._value(prompt),
+            model=self._value(model) if model is not None else None,
+            role=self._text(chat.get("role"), "run.chat.role"),
+            backend=self._text(chat.get("backend"), "run.chat.backend"),
+            timeout=self._duration(chat.get("timeoutDuration"), "run.chat.timeoutDuration"),
+        )
+
+    def _api_response(self, node: Node | None) -> ApiResponse | None:
+        response = self._mapping(node, "run.apiResponse")
+        if response is None:
+            return None
+        self._keys(response, _API_RESPONSE_KEYS, "run.apiResponse")
+        success = response.get("success")
+        data = response.get("response")
+        meta = self._mapping(response.get("meta"), "run.apiResponse.meta")
+        headers: list[tuple[str, Value]] = []
+        status = None
+        if meta is not None:
+            self._keys(meta, _META_KEYS, "run.apiResponse.meta")
+            status = self._status(meta.get("statusCode"), "run.apiResponse.meta.statusCode")
+            header_map = self._mapping(meta.get("headers"), "run.apiResponse.meta.headers")
+            for name, (name_node, value) in header_map.entries.items() if header_map else ():
+                if not name or not set(name) <= _HEADER_NAME_CHARS:
+                    self._error(name_node.error(f"invalid HTTP header name {name!r}"))
+                headers.append((name, self._value(value)))
+        return ApiResponse(
+            success=self._value(success) if success is not None else Constant(True),
+            data=self._value(data) if data is not None else Constant(None),
+            headers=tuple(headers),
+            status=status or 200,
+        )
+
+    # -- cross-resource checks -----------------------------------------------------------
+
+    def _link(self, drafts: list[_Draft]) -> dict[str, Resource]:
+        """Index resources by actionId; report duplicates, unknown requires and cycles."""
+        by_id: dict[str, _Draft] = {}
+        for draft in drafts:
+            action_id = draft.resource.action_id
+            first = by_id.get(action_id)
+            if first is not None:
+                where = Site(first.action_id_node).location()
+                message = f"duplicate actionId {action_id!r} (first defined at {where})"
+                self._error(draft.action_id_node.error(message))
+                continue
+            by_id[action_id] = draft
+        for draft in by_id.values():
+            for name, scalar in zip(draft.resource.requires, draft.requires_nodes, strict=True):
+                if name not in by_id:
+                    self._error(scalar.error(_unknown("requires target", name, by_id)))
+        self._cycles(by_id)
+        return {action_id: draft.resource for action_id, draft in by_id.items()}
+
+    def _cycles(self, by_id: Mapping[str, _Draft]) -> None:
+        """Report each ``requires`` cycle once, at the entry that closes it."""
+        state: dict[str, int] = {}  # 1: on the current path, 2: finished
+        for start in by_id:
+            if start in state:
+                continue
+            path = [start]
+            state[start] = 1
+            stack = [iter(self._edges(by_id[start], by_id))]
+            while stack:
+                step = next(stack[-1], None)
+                if step is None:
+                    state[path.pop()] = 2
+                    stack.pop()
+                    continue
+                name, scalar = step
+                if state.get(name) == 1:
+                    cycle = [*path[path.index(name) :], name]
+                    self._error(scalar.error(f"requires cycle: {' -> '.join(cycle)}"))
+                elif name not in state:
+                    state[name] = 1
+                    path.append(name)
+                    stack.append(iter(self._edges(by_id[name], by_id)))
+
+    @staticmethod
+    def _edges(draft: _Draft, by_id: Mapping[str, _Draft]) -> list[tuple[str, Scalar]]:
+        pairs = zip(draft.resource.requires, draft.requires_nodes, strict=True)
+        return [(name, scalar) for name, scalar in pairs if name in by_id]
+
+    def _check_targets(
+        self,
+        header: Node | None,
+        metadata: Mapping[str, str],
+        routes: list[tuple[Route, YamlMapping]],
+        resources: Mapping[str, Resource],
+    ) -> None:
+        target = metadata.get("targetActionId")
+        if target and isinstance(header, YamlMapping):
+            meta = header.get("metadata")
+            if target not in resources and isinstance(meta, YamlMapping):
+                node = meta.get("targetActionId")
+                assert node is not None
+                self._error(node.error(_unknown("targetActionId", target, resources)))
+        for route, entry in routes:
+            node = entry.get("actionId")
+            if node is not None and route.action_id not in resources:
+                self._error(node.error(_unknown("route actionId", route.action_id, resources)))
+
+
+def _unknown(what: str, name: str, known: Iterable[str]) -> str:
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    listing = ", ".join(names) if names else "none"
+    return f"unknown {what} {name!r}{hint} (resources: {listing})"
