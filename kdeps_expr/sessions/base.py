@@ -16,7 +16,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import ConflictError
+
 Clock = Callable[[], float]
+
+DEFAULT_TTL = 30 * 60.0
+DEFAULT_CLEANUP_INTERVAL = 5 * 60.0
+PURGE_BATCH_SIZE = 500
+
+
+def conflict(session_id: str, version: int) -> ConflictError:
+    """The error of a save whose ``version`` is no longer the stored one."""
+    return ConflictError(
+        f"session {session_id!r} was changed by another request since version {version}"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +48,8 @@ class SessionInfo:
     session_id: str
     last_used: float
     expires_at: float
-    keys: int
+    keys: int | None
+    """How many keys the session holds; ``None`` when its data is unreadable."""
 
 
 class SessionStore(ABC):
@@ -43,15 +57,24 @@ class SessionStore(ABC):
 
     ``ttl`` is an idle timeout in seconds: every save or touch pushes the session's expiry
     to ``clock() + ttl``. An expired session is invisible to every method at once, whether
-    or not :meth:`purge_expired` has run. Failures raise :class:`StoreError`; no method
-    signals failure through its return value. One store object serves many threads.
+    or not :meth:`purge_expired` has run. ``cleanup_interval`` is how often a long-running
+    process should call :meth:`purge_expired` (see :class:`~kdeps_expr.sessions.Cleaner`).
+    Failures raise :class:`StoreError`; no method signals failure through its return
+    value. One store object serves many threads.
     """
 
     kind: str = "abstract"
 
-    def __init__(self, ttl: float, clock: Clock = time.time) -> None:
+    def __init__(
+        self,
+        ttl: float,
+        clock: Clock = time.time,
+        *,
+        cleanup_interval: float = DEFAULT_CLEANUP_INTERVAL,
+    ) -> None:
         self.ttl = ttl
         self.clock = clock
+        self.cleanup_interval = cleanup_interval
 
     @abstractmethod
     def load(self, session_id: str) -> Snapshot | None:
@@ -62,7 +85,7 @@ class SessionStore(ABC):
 
     @abstractmethod
     def save(self, session_id: str, data: dict[str, Any], version: int) -> int:
-        """Store ``data`` as the session's whole content and push its expiry; return the new version.
+        """Store ``data`` as the whole session and push its expiry; return the new version.
 
         ``version`` is the one :meth:`load` returned, or ``0`` for a session that did not
         exist (an expired one counts as not existing). When the stored version differs,
@@ -79,12 +102,21 @@ class SessionStore(ABC):
         """Remove one session; ``False`` when there was none."""
 
     @abstractmethod
-    def purge_expired(self, batch_size: int = 1000) -> int:
-        """Delete expired sessions, ``batch_size`` at a time so requests are not held up; return the count."""
+    def purge_expired(self, batch_size: int = PURGE_BATCH_SIZE) -> int:
+        """Delete expired sessions, ``batch_size`` at a time so requests are not held up.
+
+        Returns how many this call deleted. A backend whose sessions expire natively
+        (Redis) has nothing left to delete and returns ``0``.
+        """
 
     @abstractmethod
     def sessions(self) -> Iterator[SessionInfo]:
-        """Every live session, oldest use first."""
+        """Every live session, soonest expiry first (oldest use first under one ttl).
 
+        A session whose data is unreadable is listed with ``keys=None`` rather than
+        stopping the listing, so an operator can find it and delete it.
+        """
+
+    @abstractmethod
     def close(self) -> None:
         """Release connections and files; the store is unusable afterwards."""

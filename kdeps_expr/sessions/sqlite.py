@@ -1,0 +1,216 @@
+"""The ``sqlite`` session store: one SQLite file, shared by every process that opens it.
+
+The file is in WAL mode, so readers never wait for a writer, with ``synchronous=NORMAL``:
+a process that crashes or is killed loses nothing it committed; a power cut can lose the
+last commits before a checkpoint but never corrupts the file. Every write is one
+autocommit statement (the version check is part of its ``WHERE``), so no transaction is
+ever held open while a request runs and two requests on different sessions only queue
+for the few microseconds SQLite's single writer needs. Within one process, writers take
+turns on a lock before entering SQLite: SQLite's own busy handler polls with sleeps of a
+millisecond or more, which would make a request that meets a purge batch wait far longer
+than the batch. Between processes the busy timeout still applies.
+
+Connections are pooled: a thread borrows one for a single statement and gives it back.
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import StoreError
+from . import codec
+from .base import (
+    DEFAULT_CLEANUP_INTERVAL,
+    PURGE_BATCH_SIZE,
+    Clock,
+    SessionInfo,
+    SessionStore,
+    Snapshot,
+    conflict,
+)
+
+BUSY_TIMEOUT = 10.0
+"""Seconds a statement waits for another process's write lock before failing."""
+
+LIST_PAGE_SIZE = 500
+
+BUILD_TABLE = """
+    CREATE TABLE IF NOT EXISTS sessions (
+        id TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        last_used REAL NOT NULL,
+        expires_at REAL NOT NULL
+    )
+"""
+BUILD_INDEX = "CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions (expires_at)"
+LOAD = "SELECT data, version, expires_at FROM sessions WHERE id = :id AND expires_at > :now"
+CREATE = """
+    INSERT INTO sessions (id, data, version, last_used, expires_at)
+    VALUES (:id, :data, 1, :now, :expires_at)
+    ON CONFLICT (id) DO UPDATE SET
+        data = excluded.data,
+        version = sessions.version + 1,
+        last_used = excluded.last_used,
+        expires_at = excluded.expires_at
+    WHERE sessions.expires_at <= :now
+    RETURNING version
+"""
+UPDATE = """
+    UPDATE sessions
+    SET data = :data, version = version + 1, last_used = :now, expires_at = :expires_at
+    WHERE id = :id AND version = :version AND expires_at > :now
+    RETURNING version
+"""
+TOUCH = """
+    UPDATE sessions SET last_used = :now, expires_at = :expires_at
+    WHERE id = :id AND expires_at > :now
+"""
+DELETE = "DELETE FROM sessions WHERE id = :id RETURNING expires_at > :now"
+PURGE = """
+    DELETE FROM sessions WHERE rowid IN (
+        SELECT rowid FROM sessions WHERE expires_at <= :now LIMIT :limit
+    )
+"""
+LIST = """
+    SELECT id, CAST(last_used AS REAL), CAST(expires_at AS REAL), data, expires_at
+    FROM sessions
+    WHERE expires_at > :now AND (expires_at, id) > (:after_expiry, :after_id)
+    ORDER BY expires_at, id
+    LIMIT :limit
+"""
+
+
+class SqliteStore(SessionStore):
+    """Sessions in the SQLite file ``path`` (created with its folder when missing)."""
+
+    kind = "sqlite"
+
+    def __init__(
+        self,
+        path: str | Path,
+        ttl: float,
+        clock: Clock = time.time,
+        *,
+        cleanup_interval: float = DEFAULT_CLEANUP_INTERVAL,
+    ) -> None:
+        super().__init__(ttl, clock, cleanup_interval=cleanup_interval)
+        if str(path) in ("", ":memory:"):
+            raise StoreError(f"session store path {str(path)!r} is not a file; use type memory")
+        self.path = Path(path)
+        self._pool: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        self._all: list[sqlite3.Connection] = []
+        self._write_lock = threading.Lock()
+        self._closed = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"session store {self.path}: {exc.strerror}") from exc
+        with self._connection() as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(BUILD_TABLE)
+            connection.execute(BUILD_INDEX)
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+        )
+        connection.execute("PRAGMA synchronous=NORMAL")
+        self._all.append(connection)
+        return connection
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        if self._closed:
+            raise StoreError(f"session store {self.path} is closed")
+        try:
+            try:
+                connection = self._pool.get_nowait()
+            except queue.Empty:
+                connection = self._connect()
+            try:
+                yield connection
+            finally:
+                self._pool.put(connection)
+        except sqlite3.Error as exc:
+            raise StoreError(f"session store {self.path}: {exc}") from exc
+
+    def _write(self, sql: str, params: dict[str, Any]) -> tuple[list[Any], int]:
+        """Run one write statement; its rows (all read, which commits) and its row count."""
+        with self._connection() as connection, self._write_lock:
+            cursor = connection.execute(sql, params)
+            return cursor.fetchall(), cursor.rowcount
+
+    def load(self, session_id: str) -> Snapshot | None:
+        with self._connection() as connection:
+            row = connection.execute(LOAD, {"id": session_id, "now": self.clock()}).fetchone()
+        if row is None:
+            return None
+        text, version, expires_at = row
+        if not isinstance(text, str | bytes):
+            raise StoreError(f"session {session_id!r} is unreadable: its data is not text")
+        if not isinstance(version, int) or not isinstance(expires_at, int | float):
+            raise StoreError(
+                f"session {session_id!r} is unreadable: its version or expiry is not a number"
+            )
+        return Snapshot(codec.decode(session_id, text), version, float(expires_at))
+
+    def save(self, session_id: str, data: dict[str, Any], version: int) -> int:
+        now = self.clock()
+        params = {
+            "id": session_id,
+            "data": codec.encode(session_id, data),
+            "now": now,
+            "expires_at": now + self.ttl,
+            "version": version,
+        }
+        rows, _ = self._write(UPDATE if version else CREATE, params)
+        if not rows:
+            raise conflict(session_id, version)
+        new_version: int = rows[0][0]
+        return new_version
+
+    def touch(self, session_id: str) -> bool:
+        now = self.clock()
+        _, count = self._write(TOUCH, {"id": session_id, "now": now, "expires_at": now + self.ttl})
+        return count == 1
+
+    def delete(self, session_id: str) -> bool:
+        rows, _ = self._write(DELETE, {"id": session_id, "now": self.clock()})
+        return bool(rows and rows[0][0])
+
+    def purge_expired(self, batch_size: int = PURGE_BATCH_SIZE) -> int:
+        purged = 0
+        while True:
+            _, batch = self._write(PURGE, {"now": self.clock(), "limit": batch_size})
+            purged += batch
+            if batch < batch_size:
+                return purged
+
+    def sessions(self) -> Iterator[SessionInfo]:
+        now = self.clock()
+        after: tuple[object, str] = (now, "")
+        while True:
+            params = {"now": now, "after_expiry": after[0], "after_id": after[1]}
+            with self._connection() as connection:
+                rows = connection.execute(LIST, {**params, "limit": LIST_PAGE_SIZE}).fetchall()
+            for session_id, last_used, expires_at, text, _ in rows:
+                yield SessionInfo(
+                    session_id, last_used, expires_at, codec.key_count(session_id, text)
+                )
+            if len(rows) < LIST_PAGE_SIZE:
+                return
+            after = (rows[-1][4], rows[-1][0])
+
+    def close(self) -> None:
+        self._closed = True
+        for connection in self._all:
+            connection.close()
+        self._all.clear()

@@ -1,0 +1,74 @@
+"""One request's session transaction: load once, run, write once at the end or not at all.
+
+:func:`transact` is how a runner uses a store. The request's work runs against a fresh
+:class:`~kdeps_expr.context.SessionState`; only when it succeeds is the session written,
+with the version that was loaded. When another request saved the session in between, the
+save raises ``ConflictError``, and the work runs again on the new state after a short
+random pause, so no update is lost and no lock is held while a request runs. Work must
+therefore be safe to repeat until it succeeds: it may change only its own state.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from .. import context
+from ..errors import ConflictError, StoreError
+from .base import SessionStore
+
+T = TypeVar("T")
+
+DEFAULT_ATTEMPTS = 25
+BACKOFF_FIRST = 0.0005
+"""Upper bound of the first pause after a conflict, in seconds; it doubles each time."""
+BACKOFF_MAX = 0.05
+
+
+def _commit(store: SessionStore, state: context.SessionState) -> bool:
+    """Write what the request did to its session; ``False`` when another request won."""
+    try:
+        if state.changed:
+            store.save(state.id, state.data, state.version)
+        elif state.version:
+            return store.touch(state.id)
+        elif state.id_used:
+            store.save(state.id, state.data, 0)
+    except ConflictError:
+        return False
+    return True
+
+
+def transact(
+    store: SessionStore,
+    session_id: str | None,
+    work: Callable[[context.SessionState], tuple[T, bool]],
+    *,
+    attempts: int = DEFAULT_ATTEMPTS,
+) -> tuple[T, context.SessionState]:
+    """Run ``work`` on the session ``session_id`` and commit it; return its result and state.
+
+    ``work(state)`` returns ``(result, ok)``. When ``ok`` is false, or ``work`` raises,
+    nothing is written. When it is true: a changed session is saved; a session that was
+    only read has its expiry pushed; a session whose id was read but that did not exist is
+    created empty, so the id the client receives is real; a request that never touched
+    its session writes nothing (SPEC §7). An id the store does not know is never adopted:
+    the state hands out a fresh one. When every one of ``attempts`` saves conflicts,
+    ``StoreError`` is raised.
+    """
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(random.uniform(0, min(BACKOFF_MAX, BACKOFF_FIRST * 2**attempt)))
+        state = context.SessionState(
+            session_id=session_id,
+            load=lambda: None if session_id is None else store.load(session_id),
+        )
+        result, ok = work(state)
+        if not ok or _commit(store, state):
+            return result, state
+    raise StoreError(
+        f"session {session_id!r} was changed by other requests during each of {attempts} "
+        "attempts to save it; giving up"
+    )
