@@ -2,16 +2,23 @@
 
 The grammar (``grammar/expr.lark``) is loaded once, LALR, from lark's cache. Nodes are
 built while parsing (lark's inline transformer), so no lark tree is ever materialised and
-deep nesting costs no recursion. Lark's errors are translated here and only here.
+deep nesting costs no recursion. Tokens come from :class:`_Lexer`, one regular expression
+assembled from the grammar's own terminals (lark's per-token lexer loop was a third of
+parse time). Lark's errors are translated here and only here.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.common import LexerConf
+from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.lexer import Lexer, LexerState, PatternStr
+from lark.utils import TextSlice
 
 from . import nodes as n
 from .errors import ExprSyntaxError
@@ -254,6 +261,59 @@ class _Builder(Transformer[Token, n.Node]):
         )
 
 
+class _Lexer(Lexer):
+    """All of the grammar's terminals in one regular expression, matched left to right.
+
+    Alternatives are ordered so that the first match is the right one: ignored text
+    (so ``//`` is a comment, not two slashes), then pattern terminals by priority (``.5`` is
+    a FLOAT before ``.`` is a DOT), then literal operators longest first (``**`` before
+    ``*``), then names; a name spelled like a keyword (``in``, ``true``) is that keyword.
+    """
+
+    __future_interface__ = 2  # lex() receives the LexerState, whose text may be a slice
+
+    def __init__(self, conf: LexerConf) -> None:
+        terminals = list(conf.terminals)
+        self._ignore = frozenset(conf.ignore)
+        words = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
+        self._keywords = {
+            t.pattern.value: t.name
+            for t in terminals
+            if isinstance(t.pattern, PatternStr) and words.match(t.pattern.value)
+        }
+        literals = sorted(
+            (t for t in terminals if isinstance(t.pattern, PatternStr)),
+            key=lambda t: -len(t.pattern.value),
+        )
+        patterns = sorted(
+            (t for t in terminals if not isinstance(t.pattern, PatternStr)),
+            key=lambda t: (t.name not in self._ignore, -t.priority),
+        )
+        ordered = [t for t in patterns if t.priority > 0 or t.name in self._ignore]
+        ordered += [t for t in literals if t.pattern.value not in self._keywords]
+        ordered += [t for t in patterns if t not in ordered]
+        alternatives = [f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in ordered]
+        self._master = re.compile("|".join([*alternatives, "(?P<_UNKNOWN>.)"]), re.DOTALL)
+
+    def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
+        text = lexer_state.text
+        ignore, keywords = self._ignore, self._keywords
+        for match in self._master.finditer(text.text, text.start, text.end):
+            kind = match.lastgroup or ""
+            if kind in ignore:
+                continue
+            start = match.start()
+            if kind == "_UNKNOWN":
+                char = match.group()
+                if char in "'\"":
+                    raise ExprSyntaxError("unclosed string", offset=start)
+                raise ExprSyntaxError(f"unexpected character {char!r}", offset=start)
+            value = match.group()
+            if kind == "NAME":
+                kind = keywords.get(value, "NAME")
+            yield Token(kind, value, start, end_pos=match.end())
+
+
 def _load_grammar() -> Lark:
     path = next((p for p in _GRAMMAR_PATHS if p.is_file()), None)
     if path is None:
@@ -261,7 +321,7 @@ def _load_grammar() -> Lark:
     return Lark(
         path.read_text(encoding="utf-8"),
         parser="lalr",
-        lexer="contextual",
+        lexer=_Lexer,
         transformer=_Builder(),
         cache=True,
         maybe_placeholders=False,
@@ -271,14 +331,14 @@ def _load_grammar() -> Lark:
 _LARK = _load_grammar()
 
 
-def _unclosed_bracket(text: str) -> int | None:
-    """Offset of the innermost bracket still open at the end of ``text`` (strings skipped)."""
+def _unclosed_bracket(text: str, start: int, end: int) -> int | None:
+    """Offset of the innermost bracket still open at ``end`` (strings skipped)."""
     stack: list[int] = []
-    i = 0
-    while i < len(text):
+    i = start
+    while i < end:
         char = text[i]
         if char in "'\"":
-            i = _string_end(text, i)
+            i = _string_end(text, i, end)
             continue
         if char in _PAIRS:
             stack.append(i)
@@ -288,18 +348,18 @@ def _unclosed_bracket(text: str) -> int | None:
     return stack[-1] if stack else None
 
 
-def _string_end(text: str, start: int) -> int:
-    """Offset just past the string literal opening at ``start`` (or the end of text)."""
+def _string_end(text: str, start: int, end: int) -> int:
+    """Offset just past the string literal opening at ``start`` (or ``end``)."""
     quote_char = text[start]
     i = start + 1
-    while i < len(text):
+    while i < end:
         if text[i] == "\\":
             i += 2
         elif text[i] == quote_char:
             return i + 1
         else:
             i += 1
-    return len(text)
+    return end
 
 
 def _expected(names: set[str]) -> str:
@@ -309,14 +369,8 @@ def _expected(names: set[str]) -> str:
     return ", expected " + " or ".join(readable)
 
 
-def _translate(error: UnexpectedInput, text: str) -> ExprSyntaxError:
-    """The one place where lark's errors become ours."""
-    if isinstance(error, UnexpectedCharacters):
-        offset = error.pos_in_stream or 0
-        char = text[offset]
-        if char in "'\"":
-            return ExprSyntaxError("unclosed string", offset=offset)
-        return ExprSyntaxError(f"unexpected character {char!r}", offset=offset)
+def _translate(error: UnexpectedInput, text: str, start: int, end: int) -> ExprSyntaxError:
+    """The one place where lark's parse errors become ours (the lexer raises its own)."""
     if isinstance(error, UnexpectedToken) and error.token.type != "$END":
         token = error.token
         found = _HUMAN.get(token.type, token.type)
@@ -331,13 +385,14 @@ def _translate(error: UnexpectedInput, text: str) -> ExprSyntaxError:
     elif isinstance(error, UnexpectedEOF):
         expected = {token.type for token in error.expected}
     if expected & _CLOSERS.keys():
-        opener = _unclosed_bracket(text)
+        opener = _unclosed_bracket(text, start, end)
         if opener is not None:
             return ExprSyntaxError(f"unclosed {text[opener]!r}", offset=opener)
-    end = len(text.rstrip())
-    if not text.strip():
-        return ExprSyntaxError("empty expression", offset=end)
-    return ExprSyntaxError(f"unexpected end of expression{_expected(expected)}", offset=end)
+    source = text[start:end]
+    last = start + len(source.rstrip())
+    if not source.strip():
+        return ExprSyntaxError("empty expression", offset=last)
+    return ExprSyntaxError(f"unexpected end of expression{_expected(expected)}", offset=last)
 
 
 def parse(text: str, start: int = 0, end: int | None = None) -> n.Node:
@@ -347,11 +402,9 @@ def parse(text: str, start: int = 0, end: int | None = None) -> n.Node:
     knows which text the offsets refer to).
     """
     end = len(text) if end is None else end
-    # Blank out what precedes the slice so lark's offsets are offsets into ``text``.
-    padded = " " * start + text[start:end] if start or end != len(text) else text
     try:
-        node = _LARK.parse(padded)
+        node = _LARK.parse(TextSlice(text, start, end))
     except UnexpectedInput as exc:
-        raise _translate(exc, padded) from None
+        raise _translate(exc, text, start, end) from None
     assert isinstance(node, n.Node)  # the inline transformer builds nodes, never trees
     return node
