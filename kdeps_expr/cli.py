@@ -8,14 +8,19 @@ cause is printed as one rendered message on stderr, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Sequence
+from http import HTTPStatus
 from typing import Any
 
 from .context import Context, Request, SessionState
 from .engine import Engine
 from .errors import ExprError
+from .lint import check_resources
+from .runner import Response, Runner, Trace
+from .workflow import inspect_workflow, load_workflow
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -157,11 +162,121 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    pass
+    help_text = "Load a workflow and print every error and warning; exit 1 on an error."
+    parser = commands.add_parser("check", help=help_text, description=help_text, allow_abbrev=False)
+    parser.add_argument("workflow", metavar="WORKFLOW", help="the workflow folder")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="also print how each value string was read: template, expression or text",
+    )
+    parser.set_defaults(handler=_cmd_check)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    inspection = inspect_workflow(args.workflow)
+    warnings = check_resources(inspection.resources, inspection.values)
+    for problem in [*inspection.errors, *warnings]:
+        print(problem.render())
+    if args.explain:
+        for value in inspection.values:
+            print(f"{value.site.location()}: {value.kind}: {value.text!r}")
+    name = inspection.workflow.name if inspection.workflow else args.workflow
+    print(
+        f"{name}: {_count(len(inspection.resources), 'resource')}, "
+        f"{_count(len(inspection.errors), 'error')}, {_count(len(warnings), 'warning')}"
+    )
+    return 1 if inspection.errors else 0
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    pass
+    help_text = (
+        "Run one request against a workflow and its configured session store, and print "
+        "the response; exit 1 when its status is 400 or more."
+    )
+    parser = commands.add_parser("run", help=help_text, description=help_text, allow_abbrev=False)
+    parser.add_argument("workflow", metavar="WORKFLOW", help="the workflow folder")
+    parser.add_argument(
+        "--action", metavar="ID", help="the resource to run (default: targetActionId)"
+    )
+    parser.add_argument(
+        "--method", help="the HTTP method (default: the first of the action's route, else GET)"
+    )
+    parser.add_argument("--path", help="the request path (default: the action's route, else /)")
+    _add_request_options(parser)
+    parser.add_argument(
+        "--session-id", metavar="ID", help="continue the session an earlier run returned"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"status", "headers", "body", "sessionId"} as one JSON document',
+    )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="print to stderr each resource's blocks, expressions and values, "
+        "and the session keys the request changed",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="include the full error in a 500 response"
+    )
+    parser.set_defaults(handler=_cmd_run)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    workflow = load_workflow(args.workflow)
+    action_id = args.action or workflow.target_action_id
+    if action_id not in workflow.resources:
+        known = ", ".join(sorted(workflow.resources))
+        raise _UsageError(f"--action: unknown action {action_id!r} (actions: {known})")
+    route = next((r for r in workflow.api_routes if r.action_id == action_id), None)
+    request = dataclasses.replace(
+        _request(args),
+        method=(args.method or (route.methods[0] if route else "GET")).upper(),
+        path=args.path or (route.path if route else "/"),
+    )
+    trace = Trace() if args.trace else None
+    store = workflow.open_store()
+    try:
+        runner = Runner(workflow, workflow.engine, store, debug=args.debug)
+        response = runner.handle(request, action_id, args.session_id, trace)
+    finally:
+        store.close()
+    if trace is not None:
+        print(trace.render(), file=sys.stderr)
+    _print_response(response, args.json)
+    return 0 if response.status < 400 else 1
+
+
+def _print_response(response: Response, as_json: bool) -> None:
+    """The response as a JSON document, or as HTTP shows it: status, headers, body."""
+    headers = {"Content-Type": "application/json", **response.headers}
+    if response.session_id is not None:
+        headers["X-Session-ID"] = response.session_id
+    if as_json:
+        _print_json(
+            {
+                "status": response.status,
+                "headers": headers,
+                "body": response.body,
+                "sessionId": response.session_id,
+            }
+        )
+        return
+    try:
+        reason = HTTPStatus(response.status).phrase
+    except ValueError:
+        reason = ""
+    print(f"HTTP {response.status} {reason}".rstrip())
+    for name, value in headers.items():
+        print(f"{name}: {value}")
+    print()
+    print(json.dumps(response.body, ensure_ascii=False, indent=2))
 
 
 def _add_sessions(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

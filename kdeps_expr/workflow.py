@@ -285,11 +285,12 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class ValueString:
-    """How one YAML value string was read (for ``check --explain``)."""
+    """How one YAML value string was read, for ``check``: its kind, and any warning."""
 
     site: Site
     text: str
     kind: str
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -771,7 +772,7 @@ class _Loader:
         except ExprError as exc:
             self._error(node.place(exc, exc.offset))
             return Constant(text)
-        self.values.append(ValueString(Site(node), text, reading.kind))
+        self.values.append(ValueString(Site(node), text, reading.kind, reading.warning))
         if reading.kind == "text":
             return Constant(text)
         return Dynamic(text, reading, Site(node))
