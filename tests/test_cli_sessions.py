@@ -1,0 +1,255 @@
+"""``kdeps-expr sessions [WORKFLOW] [--store URL] list|show ID|delete ID|purge``."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from session_backends import REDIS_URL, FakeClock, delete_prefix, require_redis
+
+from kdeps_expr.cli import main
+from kdeps_expr.sessions import SessionStore, open_store
+from kdeps_expr.sessions.base import Clock
+
+LIVE = 2_000_000_000.0  # 2033-05-18T03:33:20Z: live for any test run before then
+DEAD = 1_000_000_000.0  # 2001-09-09T01:46:40Z: long expired
+
+
+def seed(make: Callable[[Clock], SessionStore]) -> None:
+    """Three live sessions used a minute apart, and two expired ones."""
+    live_clock = FakeClock(LIVE)
+    store = make(live_clock)
+    store.save("alice", {"user": "alice", "visits": 3}, 0)
+    live_clock.advance(60)
+    store.save("bob", {}, 0)
+    live_clock.advance(60)
+    store.save("carol", {"cart": [{"item": "tea", "price": 2.5}]}, 0)
+    store.close()
+    dead = make(FakeClock(DEAD))
+    dead.save("old1", {}, 0)
+    dead.save("old2", {}, 0)
+    dead.close()
+
+
+LISTING = (
+    "ID     LAST USED             EXPIRES               KEYS\n"
+    "alice  2033-05-18T03:33:20Z  2033-05-18T04:03:20Z  2\n"
+    "bob    2033-05-18T03:34:20Z  2033-05-18T04:04:20Z  0\n"
+    "carol  2033-05-18T03:35:20Z  2033-05-18T04:05:20Z  1\n"
+)
+
+
+def write_workflow(folder: Path, session: dict[str, str]) -> Path:
+    """A one-resource workflow in ``folder`` whose ``settings.session`` is ``session``."""
+    document = {
+        "apiVersion": "kdeps.io/v1",
+        "kind": "Workflow",
+        "metadata": {"name": "counter", "version": "1.0.0", "targetActionId": "count"},
+        "settings": {"session": session},
+    }
+    resource = {
+        "metadata": {"actionId": "count"},
+        "run": {"expr": ["set('visits', get('visits', 'session') + 1, 'session')"]},
+    }
+    (folder / "resources").mkdir(parents=True)
+    (folder / "workflow.yaml").write_text(yaml.safe_dump(document))
+    (folder / "resources" / "count.yaml").write_text(yaml.safe_dump(resource))
+    return folder
+
+
+@pytest.fixture
+def workflow(tmp_path: Path) -> Path:
+    """A workflow whose SQLite store holds the sessions of :func:`seed`."""
+    config = {"type": "sqlite", "path": ".kdeps/sessions.db", "ttl": "30m"}
+    folder = write_workflow(tmp_path / "counter", config)
+    seed(lambda clock: open_store(config, folder, clock))
+    return folder
+
+
+@pytest.fixture
+def redis_workflow(tmp_path: Path) -> Iterator[Path]:
+    """A workflow on Redis under a key prefix of its own, with sessions alice, bob and
+    carol (Redis expires keys on its own clock, so no fake clock here)."""
+    client = require_redis()
+    prefix = f"kdeps-test:{tmp_path.name}:"
+    config = {"type": "redis", "url": REDIS_URL, "keyPrefix": prefix, "ttl": "30m"}
+    folder = write_workflow(tmp_path / "counter", config)
+    store = open_store(config, folder)
+    for session_id, data in (("alice", {"a": 1, "b": 2}), ("bob", {}), ("carol", {"c": 3})):
+        store.save(session_id, data, 0)
+        time.sleep(0.002)
+    store.close()
+    yield folder
+    delete_prefix(client, prefix)
+    client.close()
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(["sessions", *argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_list(workflow: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, str(workflow), "list") == (0, LISTING, "")
+
+
+def test_list_from_the_workflow_folder(
+    workflow: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workflow)
+    assert run(capsys, "list") == (0, LISTING, "")
+
+
+def test_list_by_store_url(workflow: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite://{workflow / '.kdeps' / 'sessions.db'}"
+    assert run(capsys, "--store", url, "list") == (0, LISTING, "")
+
+
+def test_list_of_an_empty_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite://{tmp_path / 'empty.db'}"
+    assert run(capsys, "--store", url, "list") == (0, "no live sessions\n", "")
+
+
+def test_show(workflow: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, str(workflow), "show", "carol") == (
+        0,
+        "{\n"
+        '  "id": "carol",\n'
+        '  "version": 1,\n'
+        '  "expiresAt": "2033-05-18T04:05:20Z",\n'
+        '  "data": {\n'
+        '    "cart": [\n'
+        "      {\n"
+        '        "item": "tea",\n'
+        '        "price": 2.5\n'
+        "      }\n"
+        "    ]\n"
+        "  }\n"
+        "}\n",
+        "",
+    )
+
+
+@pytest.mark.parametrize("action", ["show", "delete"])
+@pytest.mark.parametrize("session_id", ["nobody", "old1"], ids=["unknown", "expired"])
+def test_show_or_delete_a_missing_session(
+    workflow: Path, capsys: pytest.CaptureFixture[str], action: str, session_id: str
+) -> None:
+    assert run(capsys, str(workflow), action, session_id) == (
+        1,
+        "",
+        f"no live session {session_id!r}\n",
+    )
+
+
+def test_delete(workflow: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, str(workflow), "delete", "bob") == (0, "deleted session bob\n", "")
+    remaining = "".join(line for line in LISTING.splitlines(True) if not line.startswith("bob"))
+    assert run(capsys, str(workflow), "list") == (0, remaining, "")
+
+
+def test_purge(workflow: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, str(workflow), "purge") == (0, "purged 2 expired sessions\n", "")
+    assert run(capsys, str(workflow), "purge") == (0, "purged 0 expired sessions\n", "")
+    with sqlite3.connect(workflow / ".kdeps" / "sessions.db") as connection:
+        ids = connection.execute("SELECT id FROM sessions ORDER BY id").fetchall()
+    assert ids == [("alice",), ("bob",), ("carol",)]
+
+
+def test_redis_workflow(redis_workflow: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    moment = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+    status, out, err = run(capsys, str(redis_workflow), "list")
+    assert (status, err) == (0, "")
+    rows = out.splitlines()
+    assert rows[0] == "ID     LAST USED             EXPIRES               KEYS"
+    for row, (session_id, keys) in zip(
+        rows[1:], [("alice", 2), ("bob", 0), ("carol", 1)], strict=True
+    ):
+        assert re.fullmatch(f"{session_id} *{moment}  {moment}  {keys}", row), row
+    assert len(rows) == 4
+    assert run(capsys, str(redis_workflow), "purge") == (0, "purged 0 expired sessions\n", "")
+    assert run(capsys, str(redis_workflow), "delete", "alice") == (
+        0,
+        "deleted session alice\n",
+        "",
+    )
+    assert run(capsys, str(redis_workflow), "show", "alice") == (
+        1,
+        "",
+        "no live session 'alice'\n",
+    )
+
+
+def test_unreadable_session(workflow: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with sqlite3.connect(workflow / ".kdeps" / "sessions.db") as connection:
+        connection.execute(f"INSERT INTO sessions VALUES ('bad', '{{oops', 1, {LIVE}, {LIVE + 1})")
+    status, out, err = run(capsys, str(workflow), "list")
+    assert (status, out.splitlines()[1], err) == (
+        0,
+        "bad    2033-05-18T03:33:20Z  2033-05-18T03:33:21Z  unreadable",
+        "",
+    )
+    assert run(capsys, str(workflow), "show", "bad") == (
+        1,
+        "",
+        "session 'bad' is unreadable: its data is not JSON\n",
+    )
+    assert run(capsys, str(workflow), "show", "alice")[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        pytest.param([], "the following arguments are required: [WORKFLOW] ACTION [ID]", id="none"),
+        pytest.param(
+            ["wf"],
+            "sessions: expected list, show ID, delete ID or purge, got 'nothing'",
+            id="no-action",
+        ),
+        pytest.param(
+            ["wf", "drop"],
+            "sessions: expected list, show ID, delete ID or purge, got 'drop'",
+            id="bad",
+        ),
+        pytest.param(["show"], "sessions show takes one ID", id="show-without-id"),
+        pytest.param(["wf", "delete", "a", "b"], "sessions delete takes one ID", id="two-ids"),
+        pytest.param(["list", "x"], "sessions list takes no argument", id="list-with-id"),
+        pytest.param(
+            ["--store", "memory:", "wf", "list"],
+            "sessions: give a WORKFLOW or --store URL, not both",
+            id="both",
+        ),
+    ],
+)
+def test_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["sessions", *argv])
+    assert caught.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith(f"error: {message}")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        pytest.param(
+            "redis://127.0.0.1:1/0",
+            "session store redis://127.0.0.1:1/0 is unreachable: "
+            "Error 111 connecting to 127.0.0.1:1. Connection refused.",
+            id="redis-down",
+        ),
+        pytest.param(
+            "mysql://db/x",
+            "unsupported store URL 'mysql://db/x' (use sqlite:///abs/path.db, "
+            "sqlite:relative.db, memory: or redis://host:port/db)",
+            id="unknown-scheme",
+        ),
+    ],
+)
+def test_store_errors(capsys: pytest.CaptureFixture[str], url: str, message: str) -> None:
+    assert run(capsys, "--store", url, "list") == (1, "", message + "\n")
