@@ -409,6 +409,7 @@ class _Loader:
         self.errors: list[ExprError] = []
         self.values: list[ValueString] = []
         self.file_order: dict[str, int] = {}
+        self.incomplete = False
 
     # -- entry point ---------------------------------------------------------------------
 
@@ -454,6 +455,11 @@ class _Loader:
     def _error(self, error: ExprError) -> None:
         self.errors.append(error)
 
+    def _lost(self, error: ExprError) -> None:
+        """Record an error that cost whole resources; checks of names would only echo it."""
+        self._error(error)
+        self.incomplete = True
+
     def _error_order(self, error: ExprError) -> tuple[int, int, int]:
         return (self.file_order.get(error.where or "", -1), error.line or 0, error.column or 0)
 
@@ -483,7 +489,7 @@ class _Loader:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            self._error(WorkflowError(f"{shown}: cannot read the file: {exc}"))
+            self._lost(WorkflowError(f"{shown}: cannot read the file: {exc}"))
             return []
         if path.name.endswith(TEMPLATE_SUFFIX):
             rendered = self._render_jinja(shown, text)
@@ -493,7 +499,7 @@ class _Loader:
         try:
             return load_documents(SourceFile(shown, text))
         except WorkflowError as exc:
-            self._error(exc)
+            self._lost(exc)
             return []
 
     def _render_jinja(self, shown: str, text: str) -> str | None:
@@ -509,7 +515,7 @@ class _Loader:
             line = lines[-1] if lines and lines[-1] else 1
             error = WorkflowError(f"Jinja2 template error: {exc}")
         source.place(error, source.line_start(line))
-        self._error(error)
+        self._lost(error)
         return None
 
     # -- generic checks ------------------------------------------------------------------
@@ -689,19 +695,19 @@ class _Loader:
 
     def _resource(self, document: Node) -> _Draft | None:
         if not isinstance(document, YamlMapping):
-            self._error(document.error("a resource must be a mapping"))
+            self._lost(document.error("a resource must be a mapping"))
             return None
         self._keys(document, _RESOURCE_KEYS, "a resource", _RESOURCE_UNSUPPORTED)
         self._kind(document, "Resource")
         metadata = self._mapping(document.get("metadata"), "metadata")
         if metadata is None:
-            self._error(document.error("a resource needs metadata with an actionId"))
+            self._lost(document.error("a resource needs metadata with an actionId"))
             return None
         self._keys(metadata, _RESOURCE_METADATA_KEYS, "metadata")
         id_node = metadata.get("actionId")
         action_id = self._text(id_node, "metadata.actionId")
         if not action_id or not isinstance(id_node, Scalar):
-            self._error(metadata.error("metadata.actionId is required"))
+            self._lost(metadata.error("metadata.actionId is required"))
             return None
         requires = self._texts(metadata.get("requires"), "metadata.requires")
         run = self._mapping(document.get("run"), "run") or YamlMapping(document.source, 0)
@@ -863,7 +869,7 @@ class _Loader:
             by_id[action_id] = draft
         for draft in by_id.values():
             for name, scalar in zip(draft.resource.requires, draft.requires_nodes, strict=True):
-                if name not in by_id:
+                if name not in by_id and not self.incomplete:
                     self._error(scalar.error(_unknown("requires target", name, by_id)))
         self._cycles(by_id)
         return {action_id: draft.resource for action_id, draft in by_id.items()}
@@ -904,6 +910,8 @@ class _Loader:
         routes: list[tuple[Route, YamlMapping]],
         resources: Mapping[str, Resource],
     ) -> None:
+        if self.incomplete:
+            return
         target = metadata.get("targetActionId")
         if target and isinstance(header, YamlMapping):
             meta = header.get("metadata")
