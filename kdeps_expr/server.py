@@ -34,13 +34,14 @@ from collections.abc import (
     Callable,
     Collection,
     Iterable,
+    Iterator,
     Mapping,
     Sequence,
 )
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl
 
 import uvicorn
@@ -53,16 +54,22 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .context import Request, utc_timestamp
-from .errors import ExprError, StoreError, WorkflowError
-from .runner import Response
+from .context import Request
+from .errors import ExprError, WorkflowError
+from .runner import Response, Runner, error_body
+from .sessions import Cleaner, SessionStore
+from .workflow import Workflow
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 SESSION_COOKIE = "kdeps_session_id"
 SESSION_HEADER = "X-Session-ID"
 REQUEST_ID_HEADER = "X-Request-ID"
 
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 3000
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_WORKER_THREADS = 16
 HEALTH_PATH = "/health"
@@ -78,6 +85,8 @@ _URLENCODED = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
 _MAX_FORM_FIELDS = 1000
 _BACKLOG = 2048
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class Handler(Protocol):
@@ -149,15 +158,6 @@ class _ClientError(Exception):
         self.status = status
         self.message = message
         self.headers = dict(headers or {})
-
-
-def error_body(status: int, message: str, request_id: str) -> dict[str, Any]:
-    """The SPEC §6 error body: ``{"success": false, "error": {...}, "meta": {...}}``."""
-    return {
-        "success": False,
-        "error": {"code": status, "message": message},
-        "meta": {"requestId": request_id, "timestamp": utc_timestamp()},
-    }
 
 
 def valid_session_id(value: str | None) -> str | None:
@@ -247,6 +247,18 @@ async def _parse_multipart(headers: Headers, body: bytes, max_bytes: int) -> dic
     return _fields(pairs)
 
 
+def _error(
+    http: HttpRequest,
+    request_id: str,
+    status: int,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """A SPEC §6 error answered by the transport itself; it never touches a session."""
+    request = Request(method=http.method, path=http.scope["path"], request_id=request_id)
+    return JSONResponse(error_body(status, message, request), status, headers)
+
+
 class _App:
     """The request pipeline: route, read and parse the body, run, write the session back."""
 
@@ -282,17 +294,11 @@ class _App:
         try:
             response = await self.respond(http, request_id)
         except _ClientError as exc:
-            response = JSONResponse(
-                error_body(exc.status, exc.message, request_id), exc.status, exc.headers
-            )
-        except StoreError as exc:
-            logger.error("request %s: session store failed: %s", request_id, exc.render())
-            message = f"session store unavailable (request {request_id})"
-            response = JSONResponse(error_body(503, message, request_id), 503)
+            response = _error(http, request_id, exc.status, exc.message, exc.headers)
         except Exception:
             logger.exception("request %s: internal error", request_id)
             message = f"internal server error (request {request_id})"
-            response = JSONResponse(error_body(500, message, request_id), 500)
+            response = _error(http, request_id, 500, message)
         response.headers[REQUEST_ID_HEADER] = request_id
         logger.info(
             "request %s: %s %s -> %d (%.1f ms)",
@@ -457,3 +463,50 @@ def run_app(app: ASGIApp, sock: socket.socket, *, access_log: bool = False) -> b
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
     return bool(server.started)
+
+
+def serve(
+    workflow: Workflow, *, host: str | None = None, port: int | None = None, debug: bool = False
+) -> int:
+    """Serve ``workflow`` over HTTP until SIGINT or SIGTERM; returns the exit status.
+
+    ``host`` and ``port`` default to ``settings.apiServer.hostIp`` and ``portNum``, then to
+    127.0.0.1:3000. The session store is opened here and closed on the way out; the
+    session cleaner runs while the app does.
+    """
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    api = workflow.settings.get("apiServer") or {}
+    host = host or _setting(api, "hostIp", str, DEFAULT_HOST)
+    port = _setting(api, "portNum", int, DEFAULT_PORT) if port is None else port
+    store = workflow.open_store()
+    try:
+        options = ServerOptions.from_settings(workflow.settings, store.ttl)
+        runner = Runner(workflow, workflow.engine, store, debug=debug or options.debug)
+        app = create_app(
+            lambda: _cleaning(store, runner), workflow.api_routes, workflow.resources, options
+        )
+        sock = bind(host, port)
+        logger.info(
+            "serving workflow %s %s on http://%s:%d",
+            workflow.name,
+            workflow.version,
+            f"[{host}]" if ":" in host else host,
+            sock.getsockname()[1],
+        )
+        return 0 if run_app(app, sock) else 1
+    finally:
+        store.close()
+
+
+def _setting(api: Mapping[str, Any], key: str, kind: type[_T], default: _T) -> _T:
+    value = api.get(key, default)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise WorkflowError(f"settings.apiServer.{key} must be a {kind.__name__}, got {value!r}")
+    return value
+
+
+@contextmanager
+def _cleaning(store: SessionStore, runner: Runner) -> Iterator[Handler]:
+    """Run the session cleaner for as long as the app serves requests."""
+    with Cleaner(store):
+        yield runner

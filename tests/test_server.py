@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import StarletteDeprecationWarning
 
 from kdeps_expr.context import Request, SessionState, new_session_id
-from kdeps_expr.errors import StoreError, WorkflowError
+from kdeps_expr.errors import WorkflowError
 from kdeps_expr.runner import Response
 from kdeps_expr.server import ServerOptions, bind, create_app, valid_session_id
 
@@ -59,8 +59,6 @@ class FakeRunner:
         meta = {"requestId": request.request_id, "timestamp": request.timestamp}
         if action_id == "crash":
             raise RuntimeError("runner bug")
-        if action_id == "store":
-            raise StoreError("redis is unreachable")
         if action_id == "wait":
             assert self.barrier is not None
             self.barrier.wait()
@@ -84,7 +82,6 @@ ROUTES = [
     FakeRoute("/api/count", ("POST",), "count"),
     FakeRoute("/api/count", ("GET",), "echo"),
     FakeRoute("/api/crash", ("GET",), "crash"),
-    FakeRoute("/api/store", ("GET",), "store"),
     FakeRoute("/api/wait", ("POST",), "wait"),
 ]
 
@@ -465,13 +462,6 @@ def test_unexpected_error_is_a_json_500_logged_with_its_request_id(
     assert failure.getMessage() == f"request {request_id}: internal error"
     assert failure.exc_info is not None
     assert str(failure.exc_info[1]) == "runner bug"
-
-
-def test_store_failure_is_a_503(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
-    response = client.get("/api/store")
-    request_id = response.headers["x-request-id"]
-    assert_error(response, 503, f"session store unavailable (request {request_id})")
-    assert f"request {request_id}: session store failed: redis is unreachable" in caplog.text
 
 
 def test_every_request_logs_one_line(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
