@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from _workflows import HEADER, MAIN, write_workflow
 
 from kdeps_expr.cli import main
 from kdeps_expr.engine import Engine
@@ -19,43 +20,16 @@ from kdeps_expr.workflow import (
     plan_order,
 )
 
-HEADER = """\
-apiVersion: kdeps.io/v1
-kind: Workflow
-metadata:
-  name: demo
-  version: "1.2"
-  targetActionId: main
-"""
-
-MAIN = """\
-metadata:
-  actionId: main
-run:
-  expr:
-    - set('x', 1)
-"""
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    """A workflow folder holding ``files`` (dedented); workflow.yaml defaults to HEADER."""
-    files = {"workflow.yaml": HEADER, **files}
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return root
-
 
 def load_error(root: Path, files: dict[str, str]) -> str:
     with pytest.raises(WorkflowLoadError) as caught:
-        load_workflow(write(root, files))
+        load_workflow(write_workflow(root, files))
     return str(caught.value).replace(str(root), "WF")
 
 
 def test_loads_typed_resources(tmp_path: Path) -> None:
     workflow = load_workflow(
-        write(
+        write_workflow(
             tmp_path,
             {
                 "workflow.yaml": HEADER
@@ -144,7 +118,7 @@ def test_loads_typed_resources(tmp_path: Path) -> None:
 
 
 def test_resources_may_follow_the_workflow_document(tmp_path: Path) -> None:
-    workflow = load_workflow(write(tmp_path, {"workflow.yaml": HEADER + "---\n" + MAIN}))
+    workflow = load_workflow(write_workflow(tmp_path, {"workflow.yaml": HEADER + "---\n" + MAIN}))
     assert list(workflow.resources) == ["main"]
 
 
@@ -438,7 +412,7 @@ def test_every_error_is_reported_at_once_in_file_order(tmp_path: Path) -> None:
         "resources/b.yaml": "metadata:\n  actionId: b\n  requires: [zz]\n",
     }
     with pytest.raises(WorkflowLoadError) as caught:
-        load_workflow(write(tmp_path, files))
+        load_workflow(write_workflow(tmp_path, files))
     errors = caught.value.errors
     assert [(e.where, e.line, e.column) for e in errors] == [
         (f"{tmp_path}/workflow.yaml", 9, 10),
@@ -475,7 +449,7 @@ def test_jinja2_renders_j2_files_only(tmp_path: Path, monkeypatch: pytest.Monkey
             prompt: "{{ get('name') }}{% raw %}"
         """,
     }
-    workflow = load_workflow(write(tmp_path, files))
+    workflow = load_workflow(write_workflow(tmp_path, files))
     prompts = {
         action_id: resource.chat.prompt
         for action_id, resource in workflow.resources.items()
@@ -520,7 +494,7 @@ def test_delimiters_can_be_switched_off_per_workflow(tmp_path: Path) -> None:
             prompt: "print(a << 2) for {{ get('who') }}"
         """,
     }
-    workflow = load_workflow(write(tmp_path, files), engine)
+    workflow = load_workflow(write_workflow(tmp_path, files), engine)
     assert workflow.engine.delimiters == ("{{",)
     assert engine.delimiters == ("{{", "<<")
     chat = workflow.resources["main"].chat
@@ -544,7 +518,7 @@ def test_value_strings_are_read_by_the_spec_rule(tmp_path: Path) -> None:
               nested: [[get('a')]]
         """,
     }
-    inspection = inspect_workflow(write(tmp_path, files))
+    inspection = inspect_workflow(write_workflow(tmp_path, files))
     assert [(value.text, value.kind) for value in inspection.values] == [
         ("{{ get('a') }} items", "template"),
         ("len(get('a'))", "expression"),
@@ -581,7 +555,7 @@ CHECK_WORKFLOW = {
 
 
 def test_check_prints_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", str(write(tmp_path, CHECK_WORKFLOW))]) == 0
+    assert main(["check", str(write_workflow(tmp_path, CHECK_WORKFLOW))]) == 0
     assert capsys.readouterr().out.replace(str(tmp_path), "WF") == (
         "WF/resources/main.yaml:6:7: warning: get('user') never reads the session, where "
         "'user' is stored (WF/resources/save.yaml:5:7); write get('user', 'session') to read it\n"
@@ -615,7 +589,7 @@ def test_check_reports_errors_and_warnings_and_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     files = {**CHECK_WORKFLOW, "resources/broken.yaml": MAIN.replace("main", "broken") + "  x: 1\n"}
-    assert main(["check", str(write(tmp_path, files))]) == 1
+    assert main(["check", str(write_workflow(tmp_path, files))]) == 1
     out = capsys.readouterr().out.replace(str(tmp_path), "WF")
     assert out.startswith(
         "WF/resources/broken.yaml:6:3: unknown key 'x' in run (known: apiResponse, chat, expr, "
@@ -626,7 +600,7 @@ def test_check_reports_errors_and_warnings_and_fails(
 
 def test_check_explain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     files = {"resources/main.yaml": MAIN + "  apiResponse:\n    response:\n      a: max(kW)\n"}
-    assert main(["check", "--explain", str(write(tmp_path, files))]) == 0
+    assert main(["check", "--explain", str(write_workflow(tmp_path, files))]) == 0
     assert capsys.readouterr().out.replace(str(tmp_path), "WF") == (
         "WF/resources/main.yaml:8:10: text: 'max(kW)'\ndemo: 1 resource, 0 errors, 0 warnings\n"
     )
