@@ -226,7 +226,16 @@ class Compiler:
 
     def _binary(self, node: n.Binary, in_predicate: bool) -> Closure:
         left = self._compile(node.left, in_predicate)
-        right = self._compile(node.right, in_predicate)
+        members = node.right
+        if (
+            node.op in ("in", "not in")
+            and isinstance(members, n.ListLiteral)
+            and all(isinstance(item, n.Literal) for item in members.items)
+        ):
+            # A literal list only tested for membership is built once; it never escapes.
+            right = self._constant([item.value for item in members.items])  # type: ignore[attr-defined]
+        else:
+            right = self._compile(node.right, in_predicate)
         op = node.op
         if op in _SHORT_CIRCUIT:
             run = _SHORT_CIRCUIT[op](left, right)
@@ -245,6 +254,17 @@ class Compiler:
         negated = op.startswith("not ")
         apply = self._operation(op.removeprefix("not "))
         source = self.source
+        constant = self._constants.get(right, _VARIABLE)
+        if constant is not _VARIABLE and not negated:
+
+            def run_constant(ctx: Context) -> Any:
+                a = left(ctx)
+                try:
+                    return apply(a, constant)
+                except EvaluationError as exc:
+                    raise _fail(exc, source, pos) from None
+
+            return run_constant
 
         def run(ctx: Context) -> Any:
             a = left(ctx)
@@ -279,7 +299,7 @@ class Compiler:
         """The value function behind a binary operator."""
         limit = self.limits.max_size
         if op in _COMPARE:
-            return lambda a, b: v.compare(op, a, b)
+            return v.ordering(op)
         if op in _STRING_TESTS:
             return lambda a, b: v.string_test(op, a, b)
         if op == "matches":
@@ -451,6 +471,10 @@ class Compiler:
 
     def _invoke(self, function: Function, args: tuple[Closure, ...], pos: int) -> Closure:
         """The closure calling ``function`` with the evaluated ``args``."""
+        if function.builtin and not function.sized:
+            fast = self._invoke_builtin(function, args, pos)
+            if fast is not None:
+                return fast
         impl, name, source = function.impl, function.name, self.source
         extra = {"limit": self.limits.max_size} if function.sized else {}
         check = None if function.builtin else _check_result
@@ -472,29 +496,51 @@ class Compiler:
                 ) from exc
             return result
 
-        if len(args) == 1 and context_first and not extra:
+        return run
+
+    def _invoke_builtin(
+        self, function: Function, args: tuple[Closure, ...], pos: int
+    ) -> Closure | None:
+        """Hot-path shapes of built-in calls: constant arguments passed as values (``get('x')``),
+        one or two computed arguments passed without building a list. ``None``: no shape fits."""
+        impl, source = function.impl, self.source
+        constants = [self._constants.get(arg, _VARIABLE) for arg in args]
+        if function.pass_context and _VARIABLE not in constants:
+            values = tuple(constants)
+
+            def run_constant(ctx: Context) -> Any:
+                try:
+                    return impl(ctx, *values)
+                except EvaluationError as exc:
+                    raise _fail(exc, source, pos) from None
+
+            return run_constant
+        if len(args) == 1:
             (only,) = args
+            if function.pass_context:
+
+                def run_context(ctx: Context) -> Any:
+                    value = only(ctx)
+                    try:
+                        return impl(ctx, value)
+                    except EvaluationError as exc:
+                        raise _fail(exc, source, pos) from None
+
+                return run_context
 
             def run_one(ctx: Context) -> Any:
+                value = only(ctx)
                 try:
-                    return impl(ctx, only(ctx))
+                    return impl(value)
                 except EvaluationError as exc:
                     raise _fail(exc, source, pos) from None
 
-            return run_one if check is None else run
-        if len(args) == 2 and context_first and not extra and check is None:
-            first, second = args
+            return run_one
+        return None
 
-            def run_two(ctx: Context) -> Any:
-                a = first(ctx)
-                b = second(ctx)
-                try:
-                    return impl(ctx, a, b)
-                except EvaluationError as exc:
-                    raise _fail(exc, source, pos) from None
 
-            return run_two
-        return run
+_VARIABLE: Any = object()
+"""Marks an argument whose value is only known at run time."""
 
 
 def _check_result(name: str, value: Any) -> None:

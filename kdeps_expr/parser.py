@@ -10,15 +10,15 @@ parse time). Lark's errors are translated here and only here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token, Transformer
 from lark.common import LexerConf
-from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lexer import Lexer, LexerState, PatternStr
-from lark.utils import TextSlice
+from lark.parsers.lalr_analysis import Shift
 
 from . import nodes as n
 from .errors import ExprSyntaxError
@@ -119,11 +119,24 @@ def _decode_string(token: Token) -> str:
     return "".join(out)
 
 
+_INT_LIMIT = 1 << 63  # integers are 64-bit (values.INT_BITS)
+
+
 def _number(token: Token) -> int | float:
+    """The value of a number literal; one that is not a finite 64-bit value is an error."""
     text = token.value.replace("_", "")
     if token.type == "FLOAT":
-        return float(text)
-    return int(text, 16) if text[:2] in ("0x", "0X") else int(text)
+        value = float(text)
+        if value == float("inf"):
+            raise ExprSyntaxError(f"number out of range: {token.value}", offset=token.start_pos)
+        return value
+    number = int(text, 16) if text[:2] in ("0x", "0X") else int(text)
+    if number >= _INT_LIMIT:
+        raise ExprSyntaxError(
+            f"integer out of range: {token.value} does not fit in 64 bits",
+            offset=token.start_pos,
+        )
+    return number
 
 
 class _Builder(Transformer[Token, n.Node]):
@@ -297,21 +310,25 @@ class _Lexer(Lexer):
 
     def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
         text = lexer_state.text
+        return self.tokens(text.text, text.start, text.end)
+
+    def tokens(self, text: str, start: int, end: int) -> Iterator[Token]:
+        """The tokens of ``text[start:end]``, positions counted in ``text``."""
         ignore, keywords = self._ignore, self._keywords
-        for match in self._master.finditer(text.text, text.start, text.end):
+        for match in self._master.finditer(text, start, end):
             kind = match.lastgroup or ""
             if kind in ignore:
                 continue
-            start = match.start()
+            offset = match.start()
             if kind == "_UNKNOWN":
                 char = match.group()
                 if char in "'\"":
-                    raise ExprSyntaxError("unclosed string", offset=start)
-                raise ExprSyntaxError(f"unexpected character {char!r}", offset=start)
+                    raise ExprSyntaxError("unclosed string", offset=offset)
+                raise ExprSyntaxError(f"unexpected character {char!r}", offset=offset)
             value = match.group()
             if kind == "NAME":
                 kind = keywords.get(value, "NAME")
-            yield Token(kind, value, start, end_pos=match.end())
+            yield Token(kind, value, offset, end_pos=match.end())
 
 
 def _load_grammar() -> Lark:
@@ -329,6 +346,87 @@ def _load_grammar() -> Lark:
 
 
 _LARK = _load_grammar()
+
+
+Reduction = tuple[int, str, Callable[[list[Any]], Any] | None]
+Action = int | Reduction
+
+
+class _Tables:
+    """Lark's LALR tables for the grammar, reshaped for :func:`_drive`.
+
+    Lark analyses the grammar and builds the tables; driving them here instead of through
+    ``Lark.parse`` skips the unit reductions of the precedence chain (``?sum: product``
+    passes its child through untouched), which are most of the work for short expressions.
+    A shift is a state number; a reduction is ``(size, rule name, callback or None)``.
+    """
+
+    def __init__(self, lark: Lark) -> None:
+        frontend = lark.parser
+        parser = frontend.parser.parser  # lark's LALR _Parser: parse_table and callbacks
+        table = parser.parse_table
+        callbacks = parser.callbacks
+        reductions: dict[int, Reduction] = {}
+        self.actions: dict[int, dict[str, Action]] = {}
+        for state, row in table.states.items():
+            actions: dict[str, Action] = {}
+            for symbol, (action, target) in row.items():
+                if action is Shift:
+                    actions[symbol] = target
+                    continue
+                key = id(target)
+                if key not in reductions:
+                    unit = (
+                        target.options.expand1
+                        and len(target.expansion) == 1
+                        and target.alias is None
+                        and not target.origin.name.startswith("_")
+                    )
+                    callback = None if unit else callbacks[target]
+                    reductions[key] = (len(target.expansion), target.origin.name, callback)
+                actions[symbol] = reductions[key]
+            self.actions[state] = actions
+        self.start = table.start_states["start"]
+        self.end = table.end_states["start"]
+        self.lexer: _Lexer = frontend.lexer
+
+
+_TABLES = _Tables(_LARK)
+
+
+def _drive(text: str, start: int, end: int) -> n.Node:
+    """Run the LALR tables over the tokens of ``text[start:end]``."""
+    actions, accept = _TABLES.actions, _TABLES.end
+    states = [_TABLES.start]
+    values: list[Any] = []
+    last = Token("$END", "", end, end_pos=end)
+    for token in chain(_TABLES.lexer.tokens(text, start, end), (last,)):
+        kind = token.type
+        while True:
+            row = actions[states[-1]]
+            action = row.get(kind)
+            if action is None:
+                raise _unexpected(token, row, text, start, end)
+            if type(action) is int:
+                states.append(action)
+                values.append(token)
+                break
+            size, rule, callback = action  # type: ignore[misc]
+            if callback is None:
+                states.pop()
+            else:
+                children = values[-size:] if size else []
+                del values[len(values) - size :]
+                del states[len(states) - size :]
+                values.append(callback(children))
+            state = actions[states[-1]][rule]
+            assert type(state) is int  # after a reduction the table always shifts the rule
+            states.append(state)
+            if state == accept and kind == "$END":
+                node = values[-1]
+                assert isinstance(node, n.Node)
+                return node
+    raise AssertionError("the tables accept or reject at the end of input")
 
 
 def _unclosed_bracket(text: str, start: int, end: int) -> int | None:
@@ -369,21 +467,16 @@ def _expected(names: set[str]) -> str:
     return ", expected " + " or ".join(readable)
 
 
-def _translate(error: UnexpectedInput, text: str, start: int, end: int) -> ExprSyntaxError:
-    """The one place where lark's parse errors become ours (the lexer raises its own)."""
-    if isinstance(error, UnexpectedToken) and error.token.type != "$END":
-        token = error.token
+def _unexpected(
+    token: Token, row: dict[str, Action], text: str, start: int, end: int
+) -> ExprSyntaxError:
+    """The error for ``token`` arriving where the parser expected the keys of ``row``."""
+    expected = {symbol for symbol in row if symbol.isupper()}
+    if token.type != "$END":
         found = _HUMAN.get(token.type, token.type)
         if token.type in _VALUE_TOKENS:
             found = f"{_VALUE_TOKENS[token.type]} {token.value}"
-        return ExprSyntaxError(
-            f"unexpected {found}{_expected(set(error.expected))}", offset=token.start_pos
-        )
-    expected: set[str] = set()
-    if isinstance(error, UnexpectedToken):
-        expected = set(error.expected)
-    elif isinstance(error, UnexpectedEOF):
-        expected = {token.type for token in error.expected}
+        return ExprSyntaxError(f"unexpected {found}{_expected(expected)}", offset=token.start_pos)
     if expected & _CLOSERS.keys():
         opener = _unclosed_bracket(text, start, end)
         if opener is not None:
@@ -401,10 +494,4 @@ def parse(text: str, start: int = 0, end: int | None = None) -> n.Node:
     Raises :class:`ExprSyntaxError` with ``offset`` set (no source attached: the caller
     knows which text the offsets refer to).
     """
-    end = len(text) if end is None else end
-    try:
-        node = _LARK.parse(TextSlice(text, start, end))
-    except UnexpectedInput as exc:
-        raise _translate(exc, text, start, end) from None
-    assert isinstance(node, n.Node)  # the inline transformer builds nodes, never trees
-    return node
+    return _drive(text, start, len(text) if end is None else end)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+import operator
+from collections.abc import Callable
 from typing import Any
 
 from .errors import EvaluationError, LimitError
@@ -192,23 +194,34 @@ def equal(left: Any, right: Any) -> bool:
     return (left is None and right == "") or (left == "" and right is None)
 
 
-def compare(op: str, left: Any, right: Any) -> bool:
-    """``<`` ``<=`` ``>`` ``>=`` on two numbers or two strings; anything else is an error."""
-    if (is_number(left) and is_number(right)) or (type(left) is str and type(right) is str):
-        if op == "<":
-            return bool(left < right)
-        if op == "<=":
-            return bool(left <= right)
-        if op == ">":
-            return bool(left > right)
-        return bool(left >= right)
-    raise EvaluationError(f"cannot compare {type_name(left)} {op} {type_name(right)}")
+_ORDER_TESTS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_ORDERED = (int, float, str)
+
+
+def ordering(op: str) -> Callable[[Any, Any], bool]:
+    """The function behind ``<`` ``<=`` ``>`` ``>=``: two numbers or two strings, else an error."""
+    test = _ORDER_TESTS[op]
+
+    def compare(left: Any, right: Any) -> bool:
+        kind, other = type(left), type(right)
+        if kind in _ORDERED and other in _ORDERED and (kind is str) == (other is str):
+            return bool(test(left, right))
+        raise EvaluationError(f"cannot compare {type_name(left)} {op} {type_name(right)}")
+
+    return compare
 
 
 def contained(item: Any, container: Any) -> bool:
     """``item in container``: list membership, map keys, substrings."""
     kind = type(container)
     if kind is list:
+        if type(item) is str and item:  # a non-empty string equals only itself
+            return item in container
         return any(equal(item, element) for element in container)
     if kind is dict:
         return type(item) is str and item in container
