@@ -81,7 +81,17 @@ _HUMAN = {
 _VALUE_TOKENS = {"NAME": "name", "INT": "number", "FLOAT": "number", "STRING": "string"}
 _CLOSERS = {"RPAR": "(", "RSQB": "[", "RBRACE": "{"}
 _PAIRS = {"(": ")", "[": "]", "{": "}"}
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "/": "/"}
+_ESCAPES = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "b": "\b",
+    "f": "\f",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "/": "/",
+}
 
 
 def _span(item: n.Node | Token) -> tuple[int, int]:
