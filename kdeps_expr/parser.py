@@ -100,6 +100,13 @@ def _span(item: n.Node | Token) -> tuple[int, int]:
     return item.start, item.end
 
 
+def _low_surrogate(digits: str) -> bool:
+    """True when ``digits`` are the 4 hex digits of a low UTF-16 surrogate (DC00–DFFF)."""
+    if len(digits) != 4 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+        return False
+    return 0xDC00 <= int(digits, 16) <= 0xDFFF
+
+
 def _decode_string(token: Token) -> str:
     """The value of a string literal token, escapes resolved."""
     raw: str = token.value[1:-1]
@@ -119,8 +126,18 @@ def _decode_string(token: Token) -> str:
             digits = raw[i + 2 : i + 6]
             if len(digits) != 4 or any(c not in "0123456789abcdefABCDEF" for c in digits):
                 raise ExprSyntaxError(r"invalid \u escape: expected 4 hex digits", offset=offset)
-            out.append(chr(int(digits, 16)))
+            code_point = int(digits, 16)
             i += 6
+            low = raw[i + 2 : i + 6] if raw[i : i + 2] == "\\u" else ""
+            if 0xD800 <= code_point <= 0xDBFF and _low_surrogate(low):
+                # A UTF-16 surrogate pair, as JSON writes characters beyond U+FFFF.
+                code_point = 0x10000 + ((code_point - 0xD800) << 10) + int(low, 16) - 0xDC00
+                i += 6
+            if 0xD800 <= code_point <= 0xDFFF:
+                raise ExprSyntaxError(
+                    r"invalid \u escape: a lone UTF-16 surrogate is not a character", offset=offset
+                )
+            out.append(chr(code_point))
         elif code in _ESCAPES:
             out.append(_ESCAPES[code])
             i += 2
