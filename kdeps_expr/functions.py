@@ -464,7 +464,8 @@ def _number(function: str, value: Any) -> Any:
 @_builtin("abs")
 def abs_(value: Any) -> Any:
     """The absolute value."""
-    return abs(_number("abs", value))
+    result = abs(_number("abs", value))
+    return v.checked_int(result) if type(result) is int else result
 
 
 @_builtin("round")

@@ -168,6 +168,8 @@ def power(left: Any, right: Any) -> Any:
 
 def negate(value: Any) -> Any:
     """Unary ``-``."""
+    if type(value) is int:
+        return checked_int(-value)  # -(-2**63) does not fit in 64 bits
     if is_number(value):
         return -value
     raise EvaluationError(f"invalid operation: -{type_name(value)}")
