@@ -135,7 +135,9 @@ class Trace:
             lines.append(f"{resource.action_id} ({resource.file}): {resource.outcome}")
             for name, entries in resource.blocks:
                 lines.append(f"  {name}")
-                lines.extend(f"    {source}  =>  {_shown(value)}" for source, value in entries)
+                lines.extend(
+                    f"    {_one_line(source)}  =>  {_shown(value)}" for source, value in entries
+                )
         lines.append("session changes:" if self.session_changes else "session unchanged")
         lines.extend(f"  {change}" for change in self.session_changes)
         return "\n".join(lines)
@@ -143,6 +145,11 @@ class Trace:
 
 def _shown(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+def _one_line(source: str) -> str:
+    """A multi-line source (a block scalar) on one trace line, its breaks written ``\\n``."""
+    return source.strip().replace("\n", "\\n")
 
 
 class Runner:
