@@ -14,7 +14,7 @@ import inspect
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 from . import values as v
@@ -473,11 +473,21 @@ def round_(value: Any, digits: Any = None) -> Any:
     """Round half away from zero: an int without ``digits``, a float with them."""
     value = _number("round", value)
     if digits is None:
-        return v.checked_int(int(Decimal(repr(value)).quantize(Decimal(1), ROUND_HALF_UP)))
+        if type(value) is int:
+            return value
+        if abs(value) >= 2.0**52:  # already integral, and past Decimal's default precision
+            return v.checked_int(int(value))
+        return int(Decimal(repr(value)).quantize(Decimal(1), ROUND_HALF_UP))
     if type(digits) is not int:
         raise _need("round", "an integer number of digits", digits)
-    step = Decimal(1).scaleb(-digits)
-    return float(Decimal(repr(float(value))).quantize(step, ROUND_HALF_UP))
+    number = Decimal(repr(float(value)))
+    if digits >= -int(number.as_tuple().exponent):
+        return float(value)  # no digit to round away
+    if -digits > number.adjusted() + 1:
+        return 0.0  # every digit rounds away
+    with localcontext() as context:
+        context.prec = 1_000  # enough for any float's digits
+        return v.checked_float(float(number.quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)))
 
 
 @_builtin("floor")
