@@ -556,6 +556,9 @@ def _check_result(name: str, value: Any) -> None:
                 raise EvaluationError(f"{name}() returned a map with a non-string key")
             stack.extend(item.values())
         elif kind not in _SCALARS:
-            raise EvaluationError(f"{name}() returned a {kind.__name__}, not an expression value")
+            raise EvaluationError(
+                f"{name}() returned a Python {kind.__name__}, not an expression value "
+                "(nil, bool, int, float, string, list or map)"
+            )
         elif kind is float and not math.isfinite(item):
             raise EvaluationError(f"{name}() returned a number that is not finite")
