@@ -453,7 +453,7 @@ class Compiler:
         if count < function.min_args or (
             function.max_args is not None and count > function.max_args
         ):
-            plural = "" if function.arity() == "1" else "s"
+            plural = "" if function.arity().endswith(" 1") or function.arity() == "1" else "s"
             raise self._error(
                 f"{node.name}() takes {function.arity()} argument{plural}, got {count}", node
             )
