@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import re
+import signal
 import socket
 import time
 import uuid
@@ -41,6 +42,7 @@ from collections.abc import (
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl
 
@@ -443,25 +445,50 @@ def bind(host: str, port: int) -> socket.socket:
     caller learn the port it got.
     """
     try:
-        family, _, _, _, address = socket.getaddrinfo(
+        family, kind, _, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )[0]
-        return socket.create_server(address, family=family, backlog=_BACKLOG)
     except OSError as exc:
         raise ExprError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    sock = socket.socket(family, kind)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(_BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise ExprError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock
+
+
+class _Terminated(Exception):
+    """SIGTERM, raised again by uvicorn once its graceful shutdown is done."""
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
 
 
 def run_app(app: ASGIApp, sock: socket.socket, *, access_log: bool = False) -> bool:
     """Run ``app`` on uvicorn over ``sock`` until SIGINT or SIGTERM; False when it failed to start.
 
     uvicorn picks httptools and uvloop when they are installed. ``access_log`` is off for
-    the workflow server, which logs its own line per request with the request id.
+    the workflow server, which logs its own line per request with the request id. After a
+    graceful shutdown uvicorn raises the signal again: SIGINT becomes KeyboardInterrupt,
+    and SIGTERM, whose default would kill the process before its ``finally`` blocks run
+    (closing the session store), ends this call normally. Call it from the main thread.
     """
     config = uvicorn.Config(
         app, log_config=None, access_log=access_log, server_header=False, lifespan="on"
     )
     server = uvicorn.Server(config)
-    server.run(sockets=[sock])
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        server.run(sockets=[sock])
+    except _Terminated:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return bool(server.started)
 
 
