@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import regex
@@ -278,16 +278,27 @@ class Compiler:
         return run
 
     def _plus(self, left: Closure, right: Closure, pos: int) -> Closure:
-        """``+`` with a fast path for two small integers."""
+        """``+`` with a fast path for small integers (``get('visits', 'session') + 1``)."""
         source, limit = self.source, self.limits.max_size
+        constant = self._constants.get(right, _VARIABLE)
+        if type(constant) is int:
+
+            def run_constant(ctx: Context) -> Any:
+                a = left(ctx)
+                if type(a) is int and _INT_MIN <= a + constant <= _INT_MAX:
+                    return a + constant
+                try:
+                    return v.add(a, constant, limit)
+                except EvaluationError as exc:
+                    raise _fail(exc, source, pos) from None
+
+            return run_constant
 
         def run(ctx: Context) -> Any:
             a = left(ctx)
             b = right(ctx)
-            if type(a) is int and type(b) is int:
-                total = a + b
-                if _INT_MIN <= total <= _INT_MAX:
-                    return total
+            if type(a) is int and type(b) is int and _INT_MIN <= a + b <= _INT_MAX:
+                return a + b
             try:
                 return v.add(a, b, limit)
             except EvaluationError as exc:
@@ -305,9 +316,8 @@ class Compiler:
         if op == "matches":
             return self._matches
         table: dict[str, Callable[[Any, Any], Any]] = {
-            "+": lambda a, b: v.add(a, b, limit),
             "-": v.subtract,
-            "*": lambda a, b: v.multiply(a, b, limit),
+            "*": partial(v.multiply, limit=limit),
             "/": v.divide,
             "%": v.modulo,
             "**": v.power,
@@ -359,6 +369,9 @@ class Compiler:
 
             return self._fold(run, test, otherwise)
         then = self._compile(node.then, in_predicate)
+        if then in self._constants and otherwise in self._constants:
+            yes, no = self._constants[then], self._constants[otherwise]
+            return self._fold(lambda ctx: yes if test(ctx) else no, test)
 
         def run_full(ctx: Context) -> Any:
             return then(ctx) if test(ctx) else otherwise(ctx)
@@ -507,6 +520,9 @@ class Compiler:
         constants = [self._constants.get(arg, _VARIABLE) for arg in args]
         if function.pass_context and _VARIABLE not in constants:
             values = tuple(constants)
+            special = function.specialize and function.specialize(values)
+            if special:
+                return special
 
             def run_constant(ctx: Context) -> Any:
                 try:

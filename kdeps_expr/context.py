@@ -107,7 +107,8 @@ class SessionState:
     @property
     def data(self) -> dict[str, Any]:
         """The whole session; loads it on first use."""
-        return self._ensure_loaded()
+        data = self._data
+        return data if data is not None else self._ensure_loaded()
 
     @property
     def id(self) -> str:

@@ -37,6 +37,8 @@ class Function:
     sized: bool = False
     pure: bool = False
     builtin: bool = False
+    specialize: Callable[[tuple[Any, ...]], Callable[[Context], Any] | None] | None = None
+    """Given constant arguments, a faster closure for the call, or ``None``."""
 
     @classmethod
     def wrap(
@@ -49,6 +51,7 @@ class Function:
         sized: bool = False,
         pure: bool = False,
         builtin: bool = False,
+        specialize: Callable[[tuple[Any, ...]], Callable[[Context], Any] | None] | None = None,
     ) -> Function:
         """Describe ``impl``; the argument count comes from its signature."""
         params = list(inspect.signature(impl).parameters.values())
@@ -69,6 +72,7 @@ class Function:
             sized=sized,
             pure=pure,
             builtin=builtin,
+            specialize=specialize,
         )
 
     def arity(self) -> str:
@@ -90,6 +94,7 @@ def _builtin(
     predicate: bool = False,
     sized: bool = False,
     pure: bool = True,
+    specialize: Callable[[tuple[Any, ...]], Callable[[Context], Any] | None] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def register(impl: Callable[..., Any]) -> Callable[..., Any]:
         BUILTINS[name] = Function.wrap(
@@ -100,6 +105,7 @@ def _builtin(
             sized=sized,
             pure=pure and not pass_context,
             builtin=True,
+            specialize=specialize,
         )
         return impl
 
@@ -210,7 +216,19 @@ def _or_default(found: Any, default: Any) -> Any:
     return default if found is _MISSING or found is None or found == "" else found
 
 
-@_builtin("get", pass_context=True)
+def _specialize_get(args: tuple[Any, ...]) -> Callable[[Context], Any] | None:
+    """``get('key')`` and ``get('key', 'source')`` with literal arguments: the lookup itself."""
+    if not args or type(args[0]) is not str:
+        return None
+    key = args[0]
+    if len(args) == 1:
+        return lambda ctx: _search(key, ctx)
+    if len(args) == 2 and args[1] == "session":
+        return lambda ctx: ctx.session.data.get(key)
+    return None
+
+
+@_builtin("get", pass_context=True, specialize=_specialize_get)
 def get(ctx: Context, key: Any, source: Any = _MISSING, default: Any = _MISSING) -> Any:
     """``get(key)``, ``get(key, source)``, ``get(key, default)``, ``get(key, source, default)``."""
     if type(key) is not str:
