@@ -109,6 +109,7 @@ def _check_get(call: _Call, stored: dict[str, _Call], computed_keys: bool) -> It
                 f"get({key!r}, {second!r}): {second!r} is not a source, so it is read as the "
                 f"default value; did you mean the source {close[0]!r}?"
             )
+            return
     if second == "session":
         if key not in stored and not computed_keys:
             yield call.warn(f"get({key!r}, 'session'): no resource stores {key!r} in the session")
