@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from . import values
 from .context import Context, WorkflowInfo
@@ -384,9 +385,11 @@ def plan_order(target: str, requires: Mapping[str, tuple[str, ...]]) -> list[str
 # ---- loading -----------------------------------------------------------------------------
 
 
-_JINJA = jinja2.Environment(
+_JINJA = SandboxedEnvironment(
     undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
 )
+"""Jinja2 for ``.j2`` files: sandboxed (a shared resource file cannot reach Python
+internals through ``env``), and an undefined variable is an error, not empty text."""
 _JINJA_NAME = "<template>"
 
 

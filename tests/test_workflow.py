@@ -475,8 +475,14 @@ def test_jinja2_renders_j2_files_only(tmp_path: Path, monkeypatch: pytest.Monkey
             "'dict object' has no attribute 'NO_SUCH_VARIABLE_X'\n"
             " |   name: {{ env.NO_SUCH_VARIABLE_X }}\n | ^",
         ),
+        (
+            "metadata:\n  actionId: main\n  name: {{ env.__class__.__mro__ }}\n",
+            "WF/resources/main.yaml.j2:3:1: Jinja2 template error: "
+            "access to attribute '__class__' of 'dict' object is unsafe.\n"
+            " |   name: {{ env.__class__.__mro__ }}\n | ^",
+        ),
     ],
-    ids=["syntax", "undefined-variable"],
+    ids=["syntax", "undefined-variable", "sandboxed"],
 )
 def test_jinja2_errors(tmp_path: Path, template: str, expected: str) -> None:
     assert load_error(tmp_path, {"resources/main.yaml.j2": template}) == expected
@@ -536,7 +542,7 @@ CHECK_WORKFLOW = {
     run:
       exprBefore:
         - get('user')
-        - get('x', 'sesion')
+        - get('user', 'sesion')
         - get('token', 'session')
         - set('language', get('language', 'en'), 'session')
         - set('save', 1)
@@ -561,9 +567,9 @@ def test_check_prints_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str
         "'user' is stored (WF/resources/save.yaml:5:7); write get('user', 'session') to read it\n"
         " |     - get('user')\n"
         " | ......^\n"
-        "WF/resources/main.yaml:7:7: warning: get('x', 'sesion'): 'sesion' is not a source, "
+        "WF/resources/main.yaml:7:7: warning: get('user', 'sesion'): 'sesion' is not a source, "
         "so it is read as the default value; did you mean the source 'session'?\n"
-        " |     - get('x', 'sesion')\n"
+        " |     - get('user', 'sesion')\n"
         " | ......^\n"
         "WF/resources/main.yaml:8:7: warning: get('token', 'session'): no resource stores "
         "'token' in the session\n"
