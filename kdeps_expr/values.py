@@ -274,7 +274,7 @@ def render(value: Any) -> str:
 
 
 def json_size(value: Any, limit: int) -> int:
-    """An upper bound of ``len(to_json(value))``, counted only until it passes ``limit``."""
+    """``len(to_json(value))`` without string escapes, counted only until it passes ``limit``."""
     size = 0
     stack = [value]
     while stack and size <= limit:
@@ -289,17 +289,23 @@ def json_size(value: Any, limit: int) -> int:
             size += 2 * len(item) + 2
             stack.extend(item.keys())
             stack.extend(item.values())
+        elif item is None or item is True:
+            size += 4
+        elif item is False:
+            size += 5
         else:
-            size += 24
+            size += len(repr(item))  # an int's digits, a float's shortest form
     return size
 
 
 def bounded_json(value: Any, limit: int) -> str:
-    """:func:`to_json`, refusing a text longer than ``limit`` before building it."""
-    size = json_size(value, limit)
-    if size > limit:
-        raise LimitError(f"result too large: over {limit:,} characters of JSON")
-    return to_json(value)
+    """:func:`to_json`, refusing a text longer than ``limit`` before building it (the
+    estimate does not count string escapes, so the built text is checked as well)."""
+    if json_size(value, limit) <= limit:
+        text = to_json(value)
+        if len(text) <= limit:
+            return text
+    raise LimitError(f"result too large: over {limit:,} characters of JSON")
 
 
 def member(value: Any, name: str) -> Any:
