@@ -619,10 +619,11 @@ def to_float(value: Any) -> float:
     raise _need("float", "a number or a string", value)
 
 
-@_builtin("string")
-def to_string(value: Any) -> str:
+@_builtin("string", sized=True)
+def to_string(value: Any, *, limit: int) -> str:
     """The value as text, rendered as templates render it (SPEC §4)."""
-    return v.render(value)
+    kind = type(value)
+    return v.bounded_json(value, limit) if kind is list or kind is dict else v.render(value)
 
 
 _TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
@@ -646,10 +647,10 @@ def type_of(value: Any) -> str:
     return v.type_name(value)
 
 
-@_builtin("json")
-def json_(value: Any) -> str:
+@_builtin("json", sized=True)
+def json_(value: Any, *, limit: int) -> str:
     """Compact JSON, map keys in their stored order."""
-    return v.to_json(value)
+    return v.bounded_json(value, limit)
 
 
 @_builtin("default")
