@@ -22,7 +22,7 @@ import os
 import string
 import traceback
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -148,14 +148,25 @@ class Step:
 
     def run(self, context: Context, tracer: Tracer | None) -> Any:
         """Evaluate; an error is moved to its file character before it propagates."""
-        try:
-            value = self.expression(context)
-        except ExprError as exc:
-            self.site.place(exc)
-            raise
-        if tracer is not None:
-            tracer.record(self.source, value)
-        return value
+        return _placed(self.expression, context, self.site, self.source, tracer)
+
+
+def _placed(
+    run: Callable[[Context], Any],
+    context: Context,
+    site: Site,
+    source: str,
+    tracer: Tracer | None,
+) -> Any:
+    """``run(context)``, its error moved to the file character, its value traced."""
+    try:
+        value = run(context)
+    except ExprError as exc:
+        site.place(exc)
+        raise
+    if tracer is not None:
+        tracer.record(source, value)
+    return value
 
 
 class Value(ABC):
@@ -191,14 +202,7 @@ class Dynamic(Value):
         self.site = site
 
     def evaluate(self, context: Context, tracer: Tracer | None) -> Any:
-        try:
-            value = self.reading.evaluate(context)
-        except ExprError as exc:
-            self.site.place(exc)
-            raise
-        if tracer is not None:
-            tracer.record(self.source, value)
-        return value
+        return _placed(self.reading.evaluate, context, self.site, self.source, tracer)
 
 
 class MapValue(Value):
@@ -364,7 +368,6 @@ def plan_order(target: str, requires: Mapping[str, tuple[str, ...]]) -> list[str
     be free of cycles and unknown names (the loader checks both).
     """
     order: list[str] = []
-    done: set[str] = set()
     stack: list[tuple[str, Iterator[str]]] = [(target, iter(requires[target]))]
     entered = {target}
     while stack:
@@ -376,9 +379,7 @@ def plan_order(target: str, requires: Mapping[str, tuple[str, ...]]) -> list[str
                 break
         else:
             stack.pop()
-            if action_id not in done:
-                done.add(action_id)
-                order.append(action_id)
+            order.append(action_id)
     return order
 
 
@@ -472,8 +473,8 @@ class _Loader:
         candidates = (WORKFLOW_FILE, WORKFLOW_FILE + TEMPLATE_SUFFIX)
         present = [name for name in candidates if (self.root / name).is_file()]
         if len(present) != 1:
-            problem = "has both" if present else "has no"
-            message = f"{self.shown}: the workflow folder {problem} {' and '.join(candidates)}"
+            problem = "has both {} and {}" if present else "has no {} or {}"
+            message = f"{self.shown}: the workflow folder {problem.format(*candidates)}"
             self._error(WorkflowError(message))
             return []
         return self._documents(self.root / present[0])
@@ -550,11 +551,11 @@ class _Loader:
         return None
 
     def _text(self, node: Node | None, where: str) -> str | None:
-        """A scalar written as text; numbers are taken as their text (``version: 1.0``)."""
+        """A scalar written as text; a number is taken as written (``version: 1.10``)."""
         if node is None:
             return None
         if isinstance(node, Scalar) and not isinstance(node.value, bool | type(None)):
-            return str(node.value) if not isinstance(node.value, str) else node.value
+            return node.value if isinstance(node.value, str) else node.source_text
         self._error(node.error(f"{where} must be a string"))
         return None
 

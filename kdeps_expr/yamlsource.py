@@ -120,6 +120,11 @@ class Scalar(Node):
     def to_python(self) -> Any:
         return self.value
 
+    @property
+    def source_text(self) -> str:
+        """The scalar as written in the file (``1.10`` for the float ``1.1``)."""
+        return self.source.text[self.start : self.end]
+
     @cached_property
     def _indices(self) -> list[int] | None:
         if not isinstance(self.value, str):

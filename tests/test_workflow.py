@@ -423,11 +423,23 @@ def test_every_error_is_reported_at_once_in_file_order(tmp_path: Path) -> None:
     assert str(caught.value) == "\n".join(error.render() for error in errors)
 
 
+def test_a_numeric_version_is_kept_as_written(tmp_path: Path) -> None:
+    files = {"workflow.yaml": HEADER.replace('"1.2"', "1.10"), "resources/main.yaml": MAIN}
+    assert load_workflow(write_workflow(tmp_path, files)).version == "1.10"
+
+
+def test_workflow_file_and_its_template_conflict(tmp_path: Path) -> None:
+    files = {"workflow.yaml.j2": HEADER, "resources/main.yaml": MAIN}
+    assert load_error(tmp_path, files) == (
+        "WF: the workflow folder has both workflow.yaml and workflow.yaml.j2"
+    )
+
+
 def test_missing_workflow_file(tmp_path: Path) -> None:
     with pytest.raises(WorkflowLoadError) as caught:
         load_workflow(tmp_path)
     assert str(caught.value) == (
-        f"{tmp_path}: the workflow folder has no workflow.yaml and workflow.yaml.j2"
+        f"{tmp_path}: the workflow folder has no workflow.yaml or workflow.yaml.j2"
     )
 
 
