@@ -63,6 +63,10 @@ def _meta(request: Request) -> dict[str, Any]:
     return {"requestId": request.request_id, "timestamp": request.timestamp}
 
 
+class _ChatFailure(Exception):
+    """The chat backend raised; the original exception is the cause."""
+
+
 class _Refusal(Exception):
     """A request the workflow answers with an error status: preflight, 404, 405."""
 
@@ -230,13 +234,19 @@ class Runner:
             body = error_body(refusal.status, refusal.message, request)
             return Response(refusal.status, body, refusal.headers), False
         except ExprError as exc:
-            message = f"expression failed in {context.action_id} (request {request.request_id})"
-            return self._failure(message, exc.render(), request, trace), False
-        except Exception as exc:  # a chat backend's failure: one JSON answer, never a traceback
-            message = f"chat failed in {context.action_id} (request {request.request_id})"
-            logger.exception(message)
+            failure = f"expression failed in {context.action_id}"
+            return self._failure(failure, exc.render(), request, trace), False
+        except _ChatFailure as exc:
+            cause = exc.__cause__
+            detail = f"{type(cause).__name__}: {cause}"
+            return self._failure(
+                f"chat failed in {context.action_id}", detail, request, trace, cause
+            ), False
+        except Exception as exc:  # a bug of ours still answers one JSON message, never a traceback
             detail = f"{type(exc).__name__}: {exc}"
-            return self._failure(message, detail, request, trace, logged=True), False
+            return self._failure(
+                f"internal error in {context.action_id}", detail, request, trace, exc
+            ), False
         if answer is None:
             answer = _Answer(True, context.outputs.get(target.action_id), {}, 200)
         body = {"success": answer.success, "data": answer.data, "meta": _meta(request)}
@@ -244,15 +254,21 @@ class Runner:
 
     def _failure(
         self,
-        message: str,
+        failure: str,
         detail: str,
         request: Request,
         trace: Trace | None,
-        *,
-        logged: bool = False,
+        cause: BaseException | None = None,
     ) -> Response:
-        if not logged:
+        """A 500 whose message names the resource and request; the detail goes to the log.
+
+        An exception ``cause`` (not an expression error) is logged with its traceback.
+        """
+        message = f"{failure} (request {request.request_id})"
+        if cause is None:
             logger.error("%s\n%s", message, detail)
+        else:
+            logger.error("%s: %s", message, detail, exc_info=cause)
         if trace is not None and trace.resources:
             trace.outcome(f"failed: {detail}")
         body = error_body(500, message, request, detail if self.debug else None)
@@ -278,9 +294,13 @@ class Runner:
             model = (
                 None if chat.model is None else values.render(chat.model.evaluate(context, trace))
             )
-            reply = self.chat.reply(
-                ChatRequest(prompt, action_id, model, chat.role, chat.backend, chat.timeout)
+            chat_request = ChatRequest(
+                prompt, action_id, model, chat.role, chat.backend, chat.timeout
             )
+            try:
+                reply = self.chat.reply(chat_request)
+            except Exception as exc:
+                raise _ChatFailure from exc
             if trace is not None:
                 trace.record("reply", reply)
             context.outputs[action_id] = reply

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -9,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _workflows import write_workflow
+from _workflows import MAIN, write_workflow
 
 from kdeps_expr.chat import ChatRequest
-from kdeps_expr.context import Request
+from kdeps_expr.context import Context, Request
 from kdeps_expr.runner import Response, Runner, Trace
 from kdeps_expr.sessions import MemoryStore, SessionStore, SqliteStore
-from kdeps_expr.workflow import load_workflow
+from kdeps_expr.workflow import ApiResponse, Constant, Tracer, Value, load_workflow
 
 META = {"requestId": "r1", "timestamp": "2026-01-02T03:04:05Z"}
 
@@ -366,7 +367,32 @@ def test_chat_backend_failure_is_a_500(
     body = failed(500, "chat failed in ask (request r1)")
     body["error"]["detail"] = "ConnectionError: backend down"
     assert response == Response(500, body)
-    assert [r.getMessage() for r in caplog.records] == ["chat failed in ask (request r1)"]
+    assert [(r.getMessage(), r.exc_info is not None) for r in caplog.records] == [
+        ("chat failed in ask (request r1): ConnectionError: backend down", True)
+    ]
+
+
+class Exploding(Value):
+    """A value whose evaluation hits a bug (not an expression error)."""
+
+    def evaluate(self, context: Context, tracer: Tracer | None) -> Any:
+        raise RuntimeError("boom")
+
+
+def test_a_bug_is_still_one_json_answer(
+    tmp_path: Path, store: SessionStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    workflow = load_workflow(write_workflow(tmp_path, {"resources/main.yaml": MAIN}))
+    main = dataclasses.replace(
+        workflow.resources["main"], api_response=ApiResponse(Exploding(), Constant(None))
+    )
+    workflow = dataclasses.replace(workflow, resources={"main": main}, plans={"main": (main,)})
+    with caplog.at_level(logging.ERROR, logger="kdeps_expr.runner"):
+        response = Runner(workflow, workflow.engine, store).handle(request())
+    assert response == Response(500, failed(500, "internal error in main (request r1)"))
+    assert [(r.getMessage(), r.exc_info is not None) for r in caplog.records] == [
+        ("internal error in main (request r1): RuntimeError: boom", True)
+    ]
 
 
 def test_header_values_cannot_hold_line_breaks(tmp_path: Path, store: SessionStore) -> None:
