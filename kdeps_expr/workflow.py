@@ -542,6 +542,19 @@ class _Loader:
             listing = ", ".join(sorted(accepted))
             self._error(key_node.error(f"unknown key {key!r} in {where}{hint} (known: {listing})"))
 
+    def _section(
+        self,
+        node: Node | None,
+        where: str,
+        accepted: frozenset[str],
+        unsupported: Mapping[str, str] | None = None,
+    ) -> YamlMapping | None:
+        """The mapping at ``where`` with its keys checked; ``None`` when absent or not one."""
+        mapping = self._mapping(node, where)
+        if mapping is not None:
+            self._keys(mapping, accepted, where, unsupported)
+        return mapping
+
     def _mapping(self, node: Node | None, where: str) -> YamlMapping | None:
         if node is None or isinstance(node, YamlMapping):
             return node
@@ -592,11 +605,10 @@ class _Loader:
     def _workflow_metadata(self, header: YamlMapping) -> dict[str, str]:
         self._keys(header, _WORKFLOW_KEYS, "workflow.yaml")
         self._kind(header, "Workflow")
-        node = self._mapping(header.get("metadata"), "metadata")
+        node = self._section(header.get("metadata"), "metadata", _WORKFLOW_METADATA_KEYS)
         if node is None:
             self._error(header.error("workflow.yaml needs metadata with name and targetActionId"))
             return {}
-        self._keys(node, _WORKFLOW_METADATA_KEYS, "metadata")
         metadata: dict[str, str] = {}
         for key in ("name", "description", "version", "targetActionId"):
             text = self._text(node.get(key), f"metadata.{key}")
@@ -612,18 +624,15 @@ class _Loader:
         mode = settings.get("apiServerMode")
         if mode is not None and not (isinstance(mode, Scalar) and isinstance(mode.value, bool)):
             self._error(mode.error("settings.apiServerMode must be true or false"))
-        api = self._mapping(settings.get("apiServer"), "settings.apiServer")
-        if api is not None:
-            self._keys(api, _API_SERVER_KEYS, "settings.apiServer")
-        session = self._mapping(settings.get("session"), "settings.session")
+        self._section(settings.get("apiServer"), "settings.apiServer", _API_SERVER_KEYS)
+        session = self._section(settings.get("session"), "settings.session", _SESSION_KEYS)
         if session is not None:
             self._session(session)
-        templates = self._mapping(settings.get("templates"), "settings.templates")
+        templates = self._section(settings.get("templates"), "settings.templates", _TEMPLATES_KEYS)
         if templates is not None:
             self._templates(templates)
 
     def _session(self, session: YamlMapping) -> None:
-        self._keys(session, _SESSION_KEYS, "settings.session")
         kind_node = session.get("type")
         kind = self._text(kind_node, "settings.session.type")
         if kind_node is not None and kind is not None and kind not in SESSION_TYPES:
@@ -635,7 +644,6 @@ class _Loader:
             self._duration(session.get(key), f"settings.session.{key}")
 
     def _templates(self, templates: YamlMapping) -> None:
-        self._keys(templates, _TEMPLATES_KEYS, "settings.templates")
         node = templates.get("delimiters")
         if node is None:
             return
@@ -662,10 +670,9 @@ class _Loader:
         routes: list[tuple[Route, YamlMapping]] = []
         seen: dict[tuple[str, str], Scalar] = {}
         for item in node.items:
-            entry = self._mapping(item, "a route")
+            entry = self._section(item, "a route", _ROUTE_KEYS)
             if entry is None:
                 continue
-            self._keys(entry, _ROUTE_KEYS, "a route")
             path = self._text(entry.get("path"), "route path")
             if path is None or not path.startswith("/"):
                 self._error(entry.error("a route needs a path starting with '/'"))
@@ -703,19 +710,18 @@ class _Loader:
             return None
         self._keys(document, _RESOURCE_KEYS, "a resource", _RESOURCE_UNSUPPORTED)
         self._kind(document, "Resource")
-        metadata = self._mapping(document.get("metadata"), "metadata")
+        metadata = self._section(document.get("metadata"), "metadata", _RESOURCE_METADATA_KEYS)
         if metadata is None:
             self._lost(document.error("a resource needs metadata with an actionId"))
             return None
-        self._keys(metadata, _RESOURCE_METADATA_KEYS, "metadata")
         id_node = metadata.get("actionId")
         action_id = self._text(id_node, "metadata.actionId")
         if not action_id or not isinstance(id_node, Scalar):
             self._lost(metadata.error("metadata.actionId is required"))
             return None
         requires = self._texts(metadata.get("requires"), "metadata.requires")
-        run = self._mapping(document.get("run"), "run") or YamlMapping(document.source, 0)
-        self._keys(run, _RUN_KEYS, "run", _RUN_UNSUPPORTED)
+        run = self._section(document.get("run"), "run", _RUN_KEYS, _RUN_UNSUPPORTED)
+        run = run or YamlMapping(document.source, document.start)
         routes = self._texts(run.get("restrictToRoutes"), "run.restrictToRoutes")
         methods_node = run.get("restrictToHttpMethods")
         resource = Resource(
@@ -788,15 +794,13 @@ class _Loader:
         return Dynamic(text, reading, Site(node))
 
     def _preflight(self, node: Node | None) -> Preflight | None:
-        check = self._mapping(node, "run.preflightCheck")
+        check = self._section(node, "run.preflightCheck", _PREFLIGHT_KEYS)
         if check is None:
             return None
-        self._keys(check, _PREFLIGHT_KEYS, "run.preflightCheck")
         validations = self._steps(check.get("validations"), "run.preflightCheck.validations")
-        error = self._mapping(check.get("error"), "run.preflightCheck.error")
+        error = self._section(check.get("error"), "run.preflightCheck.error", _PREFLIGHT_ERROR_KEYS)
         if error is None:
             return Preflight(validations)
-        self._keys(error, _PREFLIGHT_ERROR_KEYS, "run.preflightCheck.error")
         code = self._status(error.get("code"), "run.preflightCheck.error.code")
         message = error.get("message")
         return Preflight(
@@ -815,10 +819,9 @@ class _Loader:
         return None
 
     def _chat(self, node: Node | None) -> Chat | None:
-        chat = self._mapping(node, "run.chat")
+        chat = self._section(node, "run.chat", _CHAT_KEYS)
         if chat is None:
             return None
-        self._keys(chat, _CHAT_KEYS, "run.chat")
         prompt = chat.get("prompt")
         if prompt is None:
             self._error(chat.error("run.chat needs a prompt"))
@@ -833,17 +836,15 @@ class _Loader:
         )
 
     def _api_response(self, node: Node | None) -> ApiResponse | None:
-        response = self._mapping(node, "run.apiResponse")
+        response = self._section(node, "run.apiResponse", _API_RESPONSE_KEYS)
         if response is None:
             return None
-        self._keys(response, _API_RESPONSE_KEYS, "run.apiResponse")
         success = response.get("success")
         data = response.get("response")
-        meta = self._mapping(response.get("meta"), "run.apiResponse.meta")
+        meta = self._section(response.get("meta"), "run.apiResponse.meta", _META_KEYS)
         headers: list[tuple[str, Value]] = []
         status = None
         if meta is not None:
-            self._keys(meta, _META_KEYS, "run.apiResponse.meta")
             status = self._status(meta.get("statusCode"), "run.apiResponse.meta.statusCode")
             header_map = self._mapping(meta.get("headers"), "run.apiResponse.meta.headers")
             for name, (name_node, value) in header_map.entries.items() if header_map else ():
