@@ -180,7 +180,7 @@ class Value(ABC):
 
 
 class Constant(Value):
-    """Literal data: a non-string scalar, plain text, or a container holding only those."""
+    """A literal scalar: a number, a boolean, nil, or a string read as plain text."""
 
     __slots__ = ("value",)
 
@@ -206,7 +206,8 @@ class Dynamic(Value):
 
 
 class MapValue(Value):
-    """A mapping with at least one dynamic leaf; keys keep their file order."""
+    """A mapping, built anew for each request (no request shares a container with
+    another); keys keep their file order."""
 
     __slots__ = ("items",)
 
@@ -218,7 +219,7 @@ class MapValue(Value):
 
 
 class ListValue(Value):
-    """A sequence with at least one dynamic item."""
+    """A sequence, built anew for each request."""
 
     __slots__ = ("items",)
 
@@ -772,13 +773,11 @@ class _Loader:
 
     def _value(self, node: Node) -> Value:
         if isinstance(node, YamlMapping):
-            entries = tuple((key, self._value(item)) for key, (_, item) in node.entries.items())
-            constants = {k: item.value for k, item in entries if isinstance(item, Constant)}
-            return Constant(constants) if len(constants) == len(entries) else MapValue(entries)
+            return MapValue(
+                tuple((key, self._value(item)) for key, (_, item) in node.entries.items())
+            )
         if isinstance(node, Sequence):
-            items = tuple(self._value(item) for item in node.items)
-            literal = [item.value for item in items if isinstance(item, Constant)]
-            return Constant(literal) if len(literal) == len(items) else ListValue(items)
+            return ListValue(tuple(self._value(item) for item in node.items))
         assert isinstance(node, Scalar)
         text = node.value
         if not isinstance(text, str):

@@ -414,6 +414,18 @@ def test_header_values_cannot_hold_line_breaks(tmp_path: Path, store: SessionSto
     assert response == Response(500, body)
 
 
+def test_responses_share_no_containers(tmp_path: Path, store: SessionStore) -> None:
+    files = {
+        "resources/main.yaml": (
+            "metadata:\n  actionId: main\nrun:\n  apiResponse:\n"
+            "    response:\n      items: [1, {a: 2}]\n"
+        )
+    }
+    runner = runner_for(tmp_path, files, store)
+    runner.handle(request()).body["data"]["items"][1]["a"] = 99
+    assert runner.handle(request()) == Response(200, ok({"items": [1, {"a": 2}]}))
+
+
 def test_unknown_action(tmp_path: Path, store: SessionStore) -> None:
     runner = runner_for(tmp_path, {"resources/main.yaml": BROKEN}, store)
     assert runner.handle(request(), "nope") == Response(404, failed(404, "unknown action 'nope'"))
