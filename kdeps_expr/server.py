@@ -427,10 +427,13 @@ class _App:
 
     async def read_body(self, http: HttpRequest) -> Any:
         """The parsed body (``None`` when empty); 413 past the limit, 415 for other types."""
+        headers = http.headers
+        declared = headers.get("content-length")
+        if declared is None and "transfer-encoding" not in headers:
+            return None  # HTTP/1.1: a request with neither header has no body
         limit = self.options.max_body_bytes
         too_large = _ClientError(413, f"request body is larger than {limit} bytes")
-        declared = http.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             raise too_large
         chunks: list[bytes] = []
         size = 0
@@ -445,7 +448,7 @@ class _App:
         body = b"".join(chunks)
         if not body:
             return None
-        content_type = http.headers.get("content-type", "")
+        content_type = headers.get("content-type", "")
         media_type = content_type.split(";", 1)[0].strip().lower()
         if media_type in _JSON_TYPES or (
             media_type.startswith("application/") and media_type.endswith("+json")
@@ -454,7 +457,7 @@ class _App:
         if media_type == _URLENCODED:
             return _parse_urlencoded(body)
         if media_type == _MULTIPART:
-            return await _parse_multipart(http.headers, body, limit)
+            return await _parse_multipart(headers, body, limit)
         shown = f"'{media_type}'" if media_type else "missing"
         raise _ClientError(
             415,

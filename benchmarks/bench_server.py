@@ -1,0 +1,386 @@
+"""Load benchmark of ``kdeps-expr serve``: the cart example on SQLite and Redis vs bare Starlette.
+
+One run prints one table. Each server runs alone, pinned to CPU 0 where the machine has
+two or more; the load client runs in a separate process pinned to CPU 1, so the server
+gets its core. The client is the same for every row: raw HTTP/1.1 over ``--concurrency``
+keep-alive connections on asyncio (uvloop when installed), timing each request.
+
+Workloads, on the routes of ``examples/workflows/cart`` (``/api/v1/cart``):
+
+- ``view``: every connection first adds three items to its own cart, then measures
+  ``GET`` (viewCart: one session read and expiry push per request);
+- ``add``: every connection measures ``POST`` with a JSON item (addToCart: one session
+  read and write), starting a fresh session every ten items so carts stay small.
+
+The bare rows serve the same path from a plain Starlette endpoint on the same uvicorn
+configuration (``kdeps_expr.server.run_app``), answering the exact JSON the cart example
+answered for that method (captured from it) after reading the request body. Target: the
+cart rows reach at least half of bare.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_server.py [--concurrency 32] [--requests 300]
+
+Needs a Redis server (``--redis-url``, default ``redis://127.0.0.1:6379/0``); its keys
+go under a prefix unique to the run and are removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CART = ROOT / "examples" / "workflows" / "cart"
+ITEM = json.dumps({"item": {"name": "widget", "price": 2.5}}).encode()
+PATH = "/api/v1/cart"
+METHODS = {"view": "GET", "add": "POST"}
+SETUP_ITEMS = 3
+ITEMS_PER_SESSION = 10
+SAMPLE_AT = ITEMS_PER_SESSION // 2 - 1
+"""The measured request whose body the bare endpoint answers: a cart of five items for add."""
+WARMUP = 20
+STARTUP_TIMEOUT = 20.0
+SERVER_CPU = 0
+CLIENT_CPU = 1
+
+
+# --- the load client (runs in its own process) --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Load:
+    """One measured workload: where to send it and how much of it."""
+
+    port: int
+    workload: str  # "view" or "add"
+    concurrency: int
+    requests: int
+
+
+@dataclass(frozen=True)
+class Result:
+    """What the client measured: request count, wall time and each request's latency."""
+
+    requests: int
+    seconds: float
+    latencies: list[float]
+    statuses: dict[int, int]
+    body: bytes
+    """The body of one response, request number ``SAMPLE_AT`` of a connection."""
+
+
+class _Connection:
+    """One keep-alive HTTP/1.1 connection with its own session cookie."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.cookie = b""
+
+    async def send(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\n".encode()
+        if body:
+            head += b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
+        if self.cookie:
+            head += b"Cookie: " + self.cookie + b"\r\n"
+        self.writer.write(head + b"\r\n" + body)
+        raw = await self.reader.readuntil(b"\r\n\r\n")
+        lines = raw.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"set-cookie":
+                self.cookie = value.strip().split(b";", 1)[0]
+        return status, await self.reader.readexactly(length)
+
+
+async def _drive(load: Load) -> Result:
+    connections = [
+        _Connection(*await asyncio.open_connection("127.0.0.1", load.port))
+        for _ in range(load.concurrency)
+    ]
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    sample = b""
+    start = asyncio.Barrier(load.concurrency + 1)
+
+    async def request(connection: _Connection, number: int) -> tuple[int, bytes]:
+        if load.workload == "view":
+            return await connection.send("GET", PATH)
+        if number % ITEMS_PER_SESSION == 0:
+            connection.cookie = b""
+        return await connection.send("POST", PATH, ITEM)
+
+    async def run(connection: _Connection) -> None:
+        nonlocal sample
+        if load.workload == "view":
+            for _ in range(SETUP_ITEMS):
+                await connection.send("POST", PATH, ITEM)
+        for number in range(WARMUP):
+            await request(connection, number)
+        await start.wait()
+        for number in range(load.requests):
+            began = time.perf_counter()
+            status, body = await request(connection, number)
+            latencies.append(time.perf_counter() - began)
+            statuses[status] = statuses.get(status, 0) + 1
+            if number == SAMPLE_AT:
+                sample = body
+
+    tasks = [asyncio.create_task(run(connection)) for connection in connections]
+    await start.wait()
+    began = time.perf_counter()
+    await asyncio.gather(*tasks)
+    seconds = time.perf_counter() - began
+    for connection in connections:
+        connection.writer.close()
+    return Result(len(latencies), seconds, latencies, statuses, sample)
+
+
+def _pin(cpu: int) -> None:
+    if (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {cpu})
+
+
+def _client(load: Load) -> Result:
+    """Entry point of the client process."""
+    _pin(CLIENT_CPU)
+    try:
+        import uvloop
+
+        return uvloop.run(asyncio.wait_for(_drive(load), timeout=300))
+    except ImportError:
+        return asyncio.run(asyncio.wait_for(_drive(load), timeout=300))
+
+
+# --- servers --------------------------------------------------------------------------------
+
+
+def _bare_app(bodies: dict[str, Any]) -> Any:
+    """``PATH`` answering ``bodies[method]`` with a JSONResponse, after reading the body."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def endpoint(request: Request) -> JSONResponse:
+        await request.body()
+        return JSONResponse(bodies[request.method])
+
+    return Starlette(routes=[Route(PATH, endpoint, methods=list(bodies))])
+
+
+def _serve_bare(body_file: str, port_file: str) -> None:
+    """Entry point of the bare server process: same uvicorn setup as ``kdeps-expr serve``."""
+    from kdeps_expr.server import bind, run_app
+
+    bodies = {
+        method: json.loads(body) for method, body in json.loads(Path(body_file).read_text()).items()
+    }
+    sock = bind("127.0.0.1", 0)
+    Path(port_file).write_text(str(sock.getsockname()[1]))
+    run_app(_bare_app(bodies), sock, access_log=False)
+
+
+@contextmanager
+def _server(command: Sequence[str], log: Path, port_file: Path | None = None) -> Iterator[int]:
+    """Start a server process pinned to its CPU; yield its port once it accepts connections."""
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, env=_env()
+        )
+    try:
+        if (os.cpu_count() or 1) > 1:
+            os.sched_setaffinity(process.pid, {SERVER_CPU})
+        port = _wait_for_port(process, log, port_file)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def _wait_for_port(process: subprocess.Popen[bytes], log: Path, port_file: Path | None) -> int:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}:\n{log.read_text()}")
+        port = _port_from(log, port_file)
+        if port is not None and _answers(port):
+            return port
+        time.sleep(0.05)
+    raise SystemExit(f"server did not start within {STARTUP_TIMEOUT:.0f}s:\n{log.read_text()}")
+
+
+def _port_from(log: Path, port_file: Path | None) -> int | None:
+    if port_file is not None:
+        text = port_file.read_text() if port_file.exists() else ""
+        return int(text) if text else None
+    for line in log.read_text(errors="replace").splitlines():
+        if " on http://127.0.0.1:" in line:
+            return int(line.rsplit(":", 1)[1])
+    return None
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _workflow_copy(base: Path, name: str, session: dict[str, Any]) -> Path:
+    target = base / name
+    shutil.copytree(CART, target)
+    manifest = target / "workflow.yaml"
+    document = yaml.safe_load(manifest.read_text())
+    document.setdefault("settings", {})["session"] = session
+    manifest.write_text(yaml.safe_dump(document, sort_keys=False))
+    return target
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    workload: str
+    server: str
+    result: Result
+
+
+def _measure(
+    pool: ProcessPoolExecutor, port: int, workload: str, args: argparse.Namespace
+) -> Result:
+    result = pool.submit(_client, Load(port, workload, args.concurrency, args.requests)).result()
+    if set(result.statuses) != {200}:
+        raise SystemExit(f"{workload} on port {port} answered {result.statuses}")
+    return result
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _table(rows: list[Row], args: argparse.Namespace) -> str:
+    bare = {row.workload: row.result for row in rows if row.server == "bare starlette"}
+    lines = [
+        f"concurrency {args.concurrency}, {args.requests} requests per connection "
+        f"({args.concurrency * args.requests} per row), one client process",
+        "",
+        "| workload | server | req/s | p50 ms | p99 ms | vs bare |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        rate = row.result.requests / row.result.seconds
+        base = bare[row.workload]
+        ratio = rate / (base.requests / base.seconds)
+        lines.append(
+            f"| {row.workload} | {row.server} | {rate:,.0f} "
+            f"| {_percentile(row.result.latencies, 0.50) * 1000:.2f} "
+            f"| {_percentile(row.result.latencies, 0.99) * 1000:.2f} | {ratio:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def _redis_cleanup(url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=f"{prefix}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--requests", type=int, default=300, help="measured per connection")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--bare", nargs=2, metavar=("BODY_FILE", "PORT_FILE"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args(argv)
+    if args.bare:
+        _serve_bare(*args.bare)
+        return 0
+
+    prefix = f"kdeps-bench-{uuid.uuid4().hex[:8]}:"
+    stores = {
+        "kdeps sqlite": {"type": "sqlite", "path": "sessions.db", "ttl": "30m"},
+        "kdeps redis": {"type": "redis", "url": args.redis_url, "keyPrefix": prefix, "ttl": "30m"},
+    }
+    rows: list[Row] = []
+    bodies: dict[str, str] = {}
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool,
+    ):
+        base = Path(folder)
+        try:
+            for server, session in stores.items():
+                workflow = _workflow_copy(base, server.replace(" ", "-"), session)
+                command = [
+                    sys.executable,
+                    "-m",
+                    "kdeps_expr.cli",
+                    "serve",
+                    str(workflow),
+                    "--port",
+                    "0",
+                ]
+                with _server(command, base / f"{workflow.name}.log") as port:
+                    for workload, method in METHODS.items():
+                        result = _measure(pool, port, workload, args)
+                        rows.append(Row(workload, server, result))
+                        bodies.setdefault(method, result.body.decode())
+        finally:
+            _redis_cleanup(args.redis_url, prefix)
+        body_file, port_file = base / "bodies.json", base / "bare.port"
+        body_file.write_text(json.dumps(bodies))
+        command = [sys.executable, __file__, "--bare", str(body_file), str(port_file)]
+        with _server(command, base / "bare.log", port_file) as port:
+            for workload in METHODS:
+                rows.append(Row(workload, "bare starlette", _measure(pool, port, workload, args)))
+    rows.sort(key=lambda row: (row.workload != "view", row.server != "bare starlette"))
+    print(_table(rows, args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
