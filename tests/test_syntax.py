@@ -1,0 +1,156 @@
+"""SPEC §2, the syntax: literals, comments, every operator and precedence level, postfix
+access, projection and predicates, each evaluated and (for precedence) pinned as a tree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from expr_cases import SYNTAX, assert_same, make_context
+
+from kdeps_expr import Engine, ExprSyntaxError
+from kdeps_expr import nodes as n
+from kdeps_expr.parser import parse
+
+ENGINE = Engine()
+
+
+@pytest.mark.parametrize(("source", "expected"), SYNTAX)
+def test_syntax(source: str, expected: Any) -> None:
+    assert_same(ENGINE.evaluate(source, make_context()), expected)
+
+
+def shape(node: n.Node) -> str:
+    """The tree fully parenthesised, so a test can see how the parser grouped it."""
+    if isinstance(node, n.Binary):
+        return f"({shape(node.left)} {node.op} {shape(node.right)})"
+    if isinstance(node, n.Unary):
+        return f"({node.op}{shape(node.operand)})"
+    if isinstance(node, n.Conditional):
+        if node.then is None:
+            return f"({shape(node.test)} ?: {shape(node.otherwise)})"
+        return f"({shape(node.test)} ? {shape(node.then)} : {shape(node.otherwise)})"
+    if isinstance(node, n.Member):
+        return f"{shape(node.target)}{'?.' if node.optional else '.'}{node.name}"
+    if isinstance(node, n.Index):
+        return f"{shape(node.target)}[{shape(node.index)}]"
+    if isinstance(node, n.Call):
+        return f"{node.name}({', '.join(shape(arg) for arg in node.args)})"
+    return str(node)
+
+
+@pytest.mark.parametrize(
+    ("source", "tree"),
+    [
+        pytest.param("a ? b : c ? d : e", "(a ? b : (c ? d : e))", id="ternary-right"),
+        pytest.param("a ? b ? c : d : e", "(a ? (b ? c : d) : e)", id="ternary-in-then"),
+        pytest.param("a ?: b ?: c", "(a ?: (b ?: c))", id="elvis-right"),
+        pytest.param("a || b ? c : d", "((a || b) ? c : d)", id="or-above-ternary"),
+        pytest.param("a ?: b || c", "(a ?: (b || c))", id="or-above-elvis"),
+        pytest.param("a || b && c", "(a || (b && c))", id="and-above-or"),
+        pytest.param("a or b and c", "(a || (b && c))", id="words"),
+        pytest.param("a || b || c", "((a || b) || c)", id="or-left"),
+        pytest.param("a && b == c", "(a && (b == c))", id="compare-above-and"),
+        pytest.param("a == b + c", "(a == (b + c))", id="sum-above-compare"),
+        pytest.param("a in b + c", "(a in (b + c))", id="sum-above-in"),
+        pytest.param("a not in b", "(a not in b)", id="not-in"),
+        pytest.param("a not contains b", "(a not contains b)", id="not-contains"),
+        pytest.param("a not startsWith b", "(a not startsWith b)", id="not-starts-with"),
+        pytest.param("a not endsWith b", "(a not endsWith b)", id="not-ends-with"),
+        pytest.param("a not matches b", "(a not matches b)", id="not-matches"),
+        pytest.param("a < b == c", "((a < b) == c)", id="compare-left"),
+        pytest.param("a + b * c", "(a + (b * c))", id="product-above-sum"),
+        pytest.param("a - b - c", "((a - b) - c)", id="sum-left"),
+        pytest.param("a / b % c", "((a / b) % c)", id="product-left"),
+        pytest.param("-a * b", "((-a) * b)", id="unary-above-product"),
+        pytest.param("!a == b", "((!a) == b)", id="not-above-compare"),
+        pytest.param("not a == b", "((!a) == b)", id="not-word"),
+        pytest.param("-a ** b", "(-(a ** b))", id="power-above-unary"),
+        pytest.param("a ** -b", "(a ** (-b))", id="signed-exponent"),
+        pytest.param("a ** b ** c", "(a ** (b ** c))", id="power-right"),
+        pytest.param("a ^ b", "(a ** b)", id="caret"),
+        pytest.param("a ** b ?? c", "(a ** (b ?? c))", id="coalesce-above-power"),
+        pytest.param("-a ?? b", "(-(a ?? b))", id="coalesce-above-unary"),
+        pytest.param("a ?? b + c", "((a ?? b) + c)", id="coalesce-above-sum"),
+        pytest.param("a + b ?? c", "(a + (b ?? c))", id="coalesce-right-of-sum"),
+        pytest.param("a ?? b == c", "((a ?? b) == c)", id="coalesce-above-compare"),
+        pytest.param("a ?? b ?? c", "((a ?? b) ?? c)", id="coalesce-left"),
+        pytest.param("a ?? b.c", "(a ?? b.c)", id="postfix-above-coalesce"),
+        pytest.param("-a.b[c]", "(-a.b[c])", id="postfix-above-unary"),
+        pytest.param("a?.b.c", "a?.b.c", id="optional-member"),
+        pytest.param("f(a)[0].b", "f(a)[0].b", id="call-index-member"),
+    ],
+)
+def test_precedence_tree(source: str, tree: str) -> None:
+    # Bare names parse (compiling them is what fails), which keeps the trees readable.
+    assert shape(parse(source)) == tree
+
+
+@pytest.mark.parametrize(
+    ("source", "same_as"),
+    [
+        pytest.param("a and b or not c", "a && b || !c", id="words"),
+        pytest.param("null", "nil", id="null"),
+        pytest.param("a ^ b", "a ** b", id="caret"),
+        pytest.param("0x2A", "42", id="hex"),
+        pytest.param("1_000", "1000", id="underscore"),
+        pytest.param(".5", "0.5", id="leading-dot"),
+        pytest.param("1e3", "1000.0", id="exponent"),
+        pytest.param('"a"', "'a'", id="quotes"),
+        pytest.param("{a: 1}", "{'a': 1}", id="bare-key"),
+        pytest.param("( ( 1 ) )", "1", id="parentheses"),
+        pytest.param("f(1,)", "f(1)", id="trailing-comma"),
+        pytest.param("1 /* x */ + // y\n 2", "1 + 2", id="comments"),
+    ],
+)
+def test_equivalent_spellings(source: str, same_as: str) -> None:
+    assert parse(source) == parse(same_as)
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        pytest.param("foo", "unknown name foo", id="bare-name"),
+        pytest.param("1 + visits", "unknown name visits", id="bare-name-in-sum"),
+        pytest.param(
+            "# > 1",
+            "# is only valid inside a predicate, such as filter(items, .price > 1)",
+            id="element-outside-predicate",
+        ),
+        pytest.param(
+            ".a",
+            ".a is only valid inside a predicate, such as filter(items, .price > 1)",
+            id="member-outside-predicate",
+        ),
+        pytest.param(
+            "filter(#, # > 1)",
+            "# is only valid inside a predicate, such as filter(items, .price > 1)",
+            id="element-as-predicate-subject",
+        ),
+        pytest.param(
+            "len(.a)",
+            ".a is only valid inside a predicate, such as filter(items, .price > 1)",
+            id="member-in-plain-call",
+        ),
+    ],
+)
+def test_names_outside_predicates_are_errors(source: str, message: str) -> None:
+    with pytest.raises(ExprSyntaxError) as caught:
+        ENGINE.compile(source)
+    assert caught.value.message == message
+
+
+def test_nil_in_list_is_membership() -> None:
+    """Decision (SPEC silent): ``in`` compares with ``==``, which never raises."""
+    assert ENGINE.evaluate("nil in [1, nil]") is True
+    assert ENGINE.evaluate("nil in [1]") is False
+    assert ENGINE.evaluate("'' in [nil]") is True
+
+
+def test_map_literal_repeated_key_keeps_last_value() -> None:
+    assert ENGINE.evaluate("{a: 1, b: 2, a: 3}") == {"a": 3, "b": 2}
+
+
+def test_whitespace_and_newlines_are_free() -> None:
+    source = "\n  filter(\n    [1, 2, 3],\n    # > 1\n  )\n"
+    assert ENGINE.evaluate(source) == [2, 3]
