@@ -1,0 +1,427 @@
+"""Break-out attempts (SPEC §1 "nothing else is ever visible", §9 limits): each ends in a
+clear ExprError subclass, never a hang, a crash or a Python traceback.
+
+Speed targets live in ``benchmarks/``; these tests only have to return. Hypothesis feeds
+random text and random expression trees to every entry point of the Engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from expr_cases import expressions, make_context
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kdeps_expr import (
+    Context,
+    Engine,
+    EvaluationError,
+    ExprError,
+    ExprSyntaxError,
+    LimitError,
+    Limits,
+)
+
+ENGINE = Engine()
+VALUE_TYPES = (type(None), bool, int, float, str, list, dict)
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _only_values(value: Any) -> bool:
+    """True when ``value`` holds nothing but expression values (SPEC §1)."""
+    if isinstance(value, list):
+        return all(_only_values(item) for item in value)
+    if isinstance(value, dict):
+        return all(type(k) is str and _only_values(v) for k, v in value.items())
+    return type(value) in VALUE_TYPES
+
+
+def _raises(error: type[ExprError], source: str, context: Context | None = None) -> ExprError:
+    with pytest.raises(ExprError) as caught:
+        ENGINE.evaluate(source, context or make_context())
+    assert isinstance(caught.value, error), repr(caught.value)
+    assert caught.value.__traceback__ is not None
+    return caught.value
+
+
+# ---- nesting ------------------------------------------------------------------------------
+
+DEEP = 1_000
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param("(" * DEEP + "1" + ")" * DEEP, id="parentheses"),
+        pytest.param("[" * DEEP + "]" * DEEP, id="lists"),
+        pytest.param("{a: " * DEEP + "1" + "}" * DEEP, id="maps"),
+        pytest.param("abs(" * DEEP + "1" + ")" * DEEP, id="calls"),
+        pytest.param("-" * DEEP + "1", id="unary-minus"),
+        pytest.param("!" * DEEP + "true", id="not"),
+        pytest.param("nil" + ".a" * DEEP, id="members"),
+        pytest.param("nil" + "[0]" * DEEP, id="indexes"),
+        pytest.param("1" + " ** 1" * DEEP, id="right-associative-power"),
+        pytest.param("nil" + " ?? nil" * DEEP, id="coalesce-chain"),
+        pytest.param("1" + " + 1" * DEEP, id="left-associative-sum"),
+        pytest.param("true ? " * 500 + "1" + " : 0" * 500, id="ternaries"),
+        pytest.param("1 ?: " * DEEP + "1", id="elvis-chain"),
+        pytest.param("'" + "(" * 5000 + "' + " + "(" * 200 + "1" + ")" * 200, id="after-string"),
+    ],
+)
+def test_deep_nesting_is_a_limit_error(source: str) -> None:
+    error = _raises(LimitError, source)
+    assert error.message in (
+        "expression nested too deeply (the limit is 100 levels)",
+        f"expression too long: {len(source):,} characters (the limit is 10,000)",
+    )
+
+
+def test_nesting_limit_boundary() -> None:
+    assert ENGINE.evaluate("(" * 100 + "1" + ")" * 100) == 1
+    assert ENGINE.evaluate("-" * 99 + "1") == -1
+    _raises(LimitError, "(" * 101 + "1" + ")" * 101)
+    _raises(LimitError, "-" * 100 + "1")
+
+
+def test_deep_nesting_in_template() -> None:
+    with pytest.raises(LimitError):
+        ENGINE.render("x {{ " + "(" * DEEP + "1" + ")" * DEEP + " }}")
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    assert ENGINE.evaluate("'" + "([{" * 3000 + "'") == "([{" * 3000
+
+
+# ---- size of what an expression produces ----------------------------------------------------
+
+TEN_MB = 10_000_000
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param(f"'x' * {TEN_MB}", id="string-times"),
+        pytest.param(f"{TEN_MB} * 'x'", id="times-string"),
+        pytest.param("'0123456789' * 1000000", id="long-string-times"),
+        pytest.param("'x' * 9223372036854775807", id="string-times-max-int"),
+        pytest.param(f"[1] * {TEN_MB}", id="list-times"),
+        pytest.param("'x' * 600000 + 'x' * 600000", id="string-plus"),
+        pytest.param("[0] * 600000 + [0] * 600000", id="list-plus"),
+        pytest.param("set('s', 'x' * 999999) + get('s') + get('s')", id="plus-through-memory"),
+        pytest.param("concat([1] * 600000, [1] * 600000)", id="concat"),
+        pytest.param("join(['xxxxxxxxxx'] * 100001, 'yyyyyyyyyy')", id="join"),
+        pytest.param("replace('x' * 1000, 'x', 'y' * 2000)", id="replace"),
+        pytest.param("string([[[1] * 1000] * 1000] * 1000)", id="string-of-shared-lists"),
+        pytest.param("json([[[1] * 1000] * 1000] * 1000)", id="json-of-shared-lists"),
+        pytest.param("json('\\n' * 600000)", id="json-escapes"),
+    ],
+)
+def test_huge_results_are_limit_errors(source: str) -> None:
+    error = _raises(LimitError, source)
+    assert error.message.startswith("result too large: ")
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        pytest.param("{{ 'x' * 600000 }}{{ 'x' * 600000 }}", id="two-blocks"),
+        pytest.param("a {{ [[[1] * 1000] * 1000] * 1000 }}", id="shared-lists"),
+        pytest.param("a {{ ['x' * 999999] }}", id="list-of-big-string"),
+    ],
+)
+def test_huge_rendered_template_is_a_limit_error(template: str) -> None:
+    with pytest.raises(LimitError):
+        ENGINE.render(template)
+
+
+def test_size_limit_boundary() -> None:
+    assert len(ENGINE.evaluate("'ab' * 500000")) == 1_000_000
+    _raises(LimitError, "'ab' * 500000 + 'c'")
+
+
+# ---- regular expressions ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("subject", "pattern"),
+    [
+        pytest.param("x" * 5000, "(x+x+)+y", id="nested-quantifiers"),
+        pytest.param("a" * 5000 + "b", "(a|aa)+$", id="alternation"),
+    ],
+)
+def test_catastrophic_regex_is_a_limit_error(subject: str, pattern: str) -> None:
+    error = _raises(LimitError, f"'{subject}' matches '{pattern}'")
+    assert error.message == "regular expression took longer than 0.25 s"
+
+
+def test_long_regex_is_a_limit_error() -> None:
+    error = _raises(LimitError, "'a' matches '" + "a" * 1001 + "'")
+    assert error.message == "regular expression too long: 1,001 characters (the limit is 1,000)"
+
+
+def test_invalid_regex_is_an_evaluation_error() -> None:
+    _raises(EvaluationError, "'a' matches '(?<'")
+
+
+# ---- Python is not reachable --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "error", "message"),
+    [
+        pytest.param(
+            "''.__class__",
+            EvaluationError,
+            "cannot read member '__class__' of string",
+            id="string-class",
+        ),
+        pytest.param(
+            "(1).__class__.__mro__",
+            EvaluationError,
+            "cannot read member '__class__' of int",
+            id="int-class",
+        ),
+        pytest.param(
+            "true.__init__",
+            EvaluationError,
+            "cannot read member '__init__' of bool",
+            id="bool-init",
+        ),
+        pytest.param("len.__globals__", ExprSyntaxError, "unknown name len", id="function-globals"),
+        pytest.param(
+            "get.__globals__['os']", ExprSyntaxError, "unknown name get", id="get-globals"
+        ),
+        pytest.param("__builtins__", ExprSyntaxError, "unknown name __builtins__", id="builtins"),
+        pytest.param(
+            "__import__('os')", ExprSyntaxError, "unknown function __import__", id="import"
+        ),
+        pytest.param(
+            "getattr(1, 'real')",
+            ExprSyntaxError,
+            "unknown function getattr (did you mean 'get'?)",
+            id="getattr",
+        ),
+        pytest.param(
+            "eval('1')",
+            ExprSyntaxError,
+            "unknown function eval (did you mean 'values'?)",
+            id="eval",
+        ),
+        pytest.param("exec('1')", ExprSyntaxError, "unknown function exec", id="exec"),
+        pytest.param("open('/etc/passwd')", ExprSyntaxError, "unknown function open", id="open"),
+        pytest.param("ctx", ExprSyntaxError, "unknown name ctx", id="context-name"),
+        pytest.param("$env", ExprSyntaxError, "unknown name $env", id="expr-lang-env"),
+        pytest.param(
+            "type(1).__name__",
+            EvaluationError,
+            "cannot read member '__name__' of string",
+            id="type-name",
+        ),
+        pytest.param(
+            "info('__class__')",
+            EvaluationError,
+            "unknown info field '__class__'; fields are sessionId, requestId, "
+            "timestamp, method, path, ip, actionId, workflow.name, workflow.version",
+            id="info-dunder",
+        ),
+    ],
+)
+def test_python_attributes_are_unreachable(
+    source: str, error: type[ExprError], message: str
+) -> None:
+    raised = _raises(error, source)
+    assert raised.message == message
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param("{}.__class__", id="map-class"),
+        pytest.param("{}['__class__']", id="map-index-class"),
+        pytest.param("session().__dict__", id="session-dict"),
+        pytest.param("get('__class__')", id="get-dunder"),
+        pytest.param("get('__globals__', 'session')", id="get-session-dunder"),
+        pytest.param("get('request', 'info')", id="get-info-object"),
+        pytest.param("nil?.__class__", id="nil-class"),
+        pytest.param("[].__class__", id="projection-class"),
+        pytest.param("get('cart', 'session').__class__", id="projection-over-items"),
+        pytest.param("map([get('item')], #.__class__)", id="element-class"),
+        pytest.param("get('item')['__dict__']", id="body-dict"),
+    ],
+)
+def test_dunder_names_are_plain_missing_keys(source: str) -> None:
+    """On maps a dunder name is just a key that is not there; over lists it projects."""
+    value = ENGINE.evaluate(source, make_context())
+    assert value is None or value == [] or value == [None, None] or value == [None]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param("'abc'.upper()", id="method-call"),
+        pytest.param("[].append(1)", id="list-method"),
+        pytest.param("lambda: 1", id="lambda"),
+        pytest.param("x = 1", id="assignment"),
+        pytest.param("import os", id="import-statement"),
+        pytest.param("1; 2", id="statements"),
+        pytest.param("f'{1}'", id="f-string"),
+        pytest.param("`ls`", id="backticks"),
+        pytest.param("get('a')\x00", id="nul-byte"),
+    ],
+)
+def test_python_syntax_is_a_syntax_error(source: str) -> None:
+    with pytest.raises(ExprSyntaxError):
+        ENGINE.compile(source)
+
+
+def test_context_objects_never_leak_into_values() -> None:
+    context = make_context()
+    for source in ["session()", "get('fetch')", "get('item')", "info('sessionId')", "[session()]"]:
+        assert _only_values(ENGINE.evaluate(source, context))
+
+
+# ---- numbers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param("9 ** 999999999", id="int-power"),
+        pytest.param("2 ** 2 ** 2 ** 2 ** 2 ** 2", id="power-tower"),
+        pytest.param("2 ** 64", id="just-too-big"),
+        pytest.param("9223372036854775807 ** 2", id="max-int-squared"),
+        pytest.param("10.0 ** 400", id="float-power"),
+        pytest.param("2 ** 1e10", id="float-exponent"),
+        pytest.param("(-2) ** 9999999999999", id="negative-base"),
+        pytest.param("9223372036854775807 * 9223372036854775807", id="int-multiply"),
+        pytest.param("int(1e300)", id="int-of-huge-float"),
+        pytest.param("round(1e300)", id="round-huge"),
+        pytest.param("floor(1e300)", id="floor-huge"),
+        pytest.param("int('9' * 5000)", id="int-of-long-string"),
+        pytest.param("round(1.7e308, -308)", id="round-up-to-inf"),
+    ],
+)
+def test_huge_numbers_are_evaluation_errors(source: str) -> None:
+    _raises(EvaluationError, source)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        pytest.param("1 ** 9223372036854775807", 1, id="one-to-huge"),
+        pytest.param("(-1) ** 9223372036854775807", -1, id="minus-one-to-huge"),
+        pytest.param("0 ** 9223372036854775807", 0, id="zero-to-huge"),
+        pytest.param("0.5 ** 1e300", 0.0, id="underflow"),
+        pytest.param("round(1.5, 999999999)", 1.5, id="round-many-digits"),
+        pytest.param("round(1.5, -999999999)", 0.0, id="round-very-negative-digits"),
+        pytest.param("'x' * -5", "", id="negative-repeat"),
+        pytest.param("[1, 2][0:9223372036854775807]", [1, 2], id="huge-slice-bound"),
+    ],
+)
+def test_extreme_but_valid_numbers(source: str, expected: Any) -> None:
+    assert ENGINE.evaluate(source) == expected
+
+
+# ---- source size and node count -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param("1" + " + 1" * 2500, id="long-sum"),
+        pytest.param("'" + "x" * 10_000 + "'", id="long-string-literal"),
+        pytest.param(" " * 10_000 + "1", id="white-space"),
+        pytest.param("// " + "x" * 10_000 + "\n1", id="comment"),
+    ],
+)
+def test_source_over_10000_characters(source: str) -> None:
+    with pytest.raises(LimitError) as caught:
+        ENGINE.compile(source)
+    assert caught.value.message == (
+        f"expression too long: {len(source):,} characters (the limit is 10,000)"
+    )
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param("[" + ", ".join(["1"] * 2001) + "]", id="list-items"),
+        pytest.param("{" + ",".join(f"k{i}:[1,1]" for i in range(700)) + "}", id="map-entries"),
+        pytest.param("concat(" + ", ".join(["[1]"] * 1001) + ")", id="call-arguments"),
+        pytest.param("[" + ", ".join(["[1, 2]"] * 700) + "]", id="nested-lists"),
+    ],
+)
+def test_more_than_2000_nodes(source: str) -> None:
+    with pytest.raises(LimitError) as caught:
+        ENGINE.compile(source)
+    assert caught.value.message == "expression too complex: more than 2,000 nodes"
+
+
+def test_limits_are_configurable() -> None:
+    engine = Engine(limits=Limits(max_source=20, max_nodes=5, max_depth=3, max_size=10))
+    for source, message in [
+        ("1" * 21, "expression too long: 21 characters (the limit is 20)"),
+        ("[1, 2, 3, 4, 5]", "expression too complex: more than 5 nodes"),
+        ("((((1))))", "expression nested too deeply (the limit is 3 levels)"),
+        ("'x' * 11", "result too large: 11 characters (the limit is 10)"),
+    ]:
+        with pytest.raises(LimitError) as caught:
+            engine.evaluate(source)
+        assert caught.value.message == message
+
+
+# ---- hypothesis: nothing but ExprError ever comes out -------------------------------------
+
+
+def _everything(engine: Engine, text: str) -> None:
+    """Every way text reaches the engine; only ExprError may escape (the test fails on any
+    other exception, with hypothesis' minimal example)."""
+    for attempt in (
+        lambda: engine.evaluate(text, make_context()),
+        lambda: engine.render(text, make_context()),
+        lambda: engine.render("{{ " + text + " }}", make_context()),
+        lambda: engine.render("a << " + text + " >> b", make_context()),
+        lambda: engine.read_value(text).evaluate(make_context()),
+        lambda: engine.compile_entry(text)(make_context()),
+    ):
+        try:
+            value = attempt()
+        except ExprError as error:
+            assert isinstance(str(error), str)
+        else:
+            assert _only_values(value)
+
+
+GRAMMAR_PIECES = st.sampled_from(
+    [*"()[]{}'\"\\.,:?!#+-*/%^<>=&|~ \n\t0123456789abexnul_$@",
+     "nil", "true", "get", "len", "??", "?:", "?.", "{{", "}}", "<<", ">>", "\\{{", "not ",
+     " in ", " matches ", "filter(", "map(", ".a", "1e999", "0x", "sum(", "split(", "**",
+     "//", "/*", "*/", "\\u", "'\\ud800'", "9223372036854775807", "session()"]
+)  # fmt: skip
+
+
+@FUZZ
+@given(st.text(max_size=40))
+def test_random_text_only_raises_expr_errors(text: str) -> None:
+    _everything(ENGINE, text)
+
+
+@FUZZ
+@given(st.lists(GRAMMAR_PIECES, max_size=30).map("".join))
+def test_random_grammar_soup_only_raises_expr_errors(text: str) -> None:
+    _everything(ENGINE, text)
+
+
+@FUZZ
+@given(expressions())
+def test_random_expression_trees_only_raise_expr_errors(source: str) -> None:
+    _everything(ENGINE, source)
+
+
+@settings(max_examples=100, deadline=None)
+@given(expressions(max_leaves=6))
+def test_random_trees_under_tight_limits(source: str) -> None:
+    engine = Engine(limits=Limits(max_source=60, max_nodes=12, max_depth=4, max_size=50))
+    _everything(engine, source)
