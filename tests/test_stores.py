@@ -8,6 +8,7 @@ import math
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -217,7 +218,8 @@ class TestContract:
         )
         assert store.load("s1") is None
 
-    def test_purge_removes_expired_only(self, backend: Backend) -> None:
+    @pytest.mark.parametrize("duty", [1.0, 0.5], ids=["flat-out", "paced"])
+    def test_purge_removes_expired_only(self, backend: Backend, duty: float) -> None:
         store = backend.make(ttl=TTL)
         for session_id in ("a", "b", "c"):
             store.save(session_id, {}, 0)
@@ -225,10 +227,30 @@ class TestContract:
         for session_id in ("d", "e"):
             store.save(session_id, {}, 0)
         backend.advance(TTL * 0.6)
-        purged = store.purge_expired(batch_size=2)
+        purged = store.purge_expired(batch_size=2, duty=duty)
         assert purged == {"memory": 3, "sqlite": 3, "redis": 0}[store.kind]
         assert [info.session_id for info in store.sessions()] == ["d", "e"]
         assert store.purge_expired() == 0
+
+    def test_purge_stops_after_a_batch_when_asked(self, backend: Backend) -> None:
+        store = backend.make(ttl=TTL)
+        for session_id in ("a", "b", "c"):
+            store.save(session_id, {}, 0)
+        backend.advance(TTL * 1.5)
+        stop = threading.Event()
+        stop.set()
+        first = store.purge_expired(batch_size=2, stop=stop)
+        assert (first, store.purge_expired(batch_size=2)) == {
+            "memory": (2, 1),
+            "sqlite": (2, 1),
+            "redis": (0, 0),
+        }[store.kind]
+
+    @pytest.mark.parametrize("duty", [0.0, -1.0, 1.5])
+    def test_purge_duty_must_be_a_share(self, duty: float) -> None:
+        with pytest.raises(ValueError) as caught:
+            MemoryStore(60).purge_expired(duty=duty)
+        assert str(caught.value) == f"duty must be in (0, 1], not {duty!r}"
 
     def test_sessions_lists_live_sessions_soonest_expiry_first(self, backend: Backend) -> None:
         store = backend.make(ttl=60)
@@ -623,6 +645,20 @@ class TestCleaner:
         assert caplog.records[0].getMessage() == (
             f"session cleanup failed: session store {tmp_path / 's.db'} is closed"
         )
+
+    def test_stop_interrupts_a_paced_purge(self) -> None:
+        clock = FakeClock()
+        store = MemoryStore(10, clock)
+        for number in range(2000):
+            store.save(f"s{number}", {}, 0)
+        clock.advance(11)
+        cleaner = Cleaner(store, 0.001, batch_size=10, duty=0.001).start()
+        time.sleep(0.1)
+        started = time.monotonic()
+        cleaner.stop(timeout=5)
+        assert time.monotonic() - started < 1
+        assert 0 < cleaner.purged < 2000
+        assert store.purge_expired() == 2000 - cleaner.purged
 
     def test_stop_ends_the_thread(self) -> None:
         cleaner = Cleaner(MemoryStore(60), 3600).start()

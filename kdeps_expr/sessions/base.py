@@ -10,6 +10,7 @@ sessions never wait for each other.
 
 from __future__ import annotations
 
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -23,6 +24,8 @@ Clock = Callable[[], float]
 DEFAULT_TTL = 30 * 60.0
 DEFAULT_CLEANUP_INTERVAL = 5 * 60.0
 PURGE_BATCH_SIZE = 500
+CLEANER_DUTY = 0.05
+"""The share of time a background purge may spend writing (see ``purge_expired``)."""
 
 
 def conflict(session_id: str, version: int) -> ConflictError:
@@ -102,12 +105,37 @@ class SessionStore(ABC):
         """Remove one session; ``False`` when there was none."""
 
     @abstractmethod
-    def purge_expired(self, batch_size: int = PURGE_BATCH_SIZE) -> int:
-        """Delete expired sessions, ``batch_size`` at a time so requests are not held up.
+    def purge_batch(self, limit: int) -> int:
+        """Delete at most ``limit`` expired sessions in one short write; return how many."""
 
-        Returns how many this call deleted. A backend whose sessions expire natively
-        (Redis) has nothing left to delete and returns ``0``.
+    def purge_expired(
+        self,
+        batch_size: int = PURGE_BATCH_SIZE,
+        *,
+        duty: float = 1.0,
+        stop: threading.Event | None = None,
+    ) -> int:
+        """Delete every expired session, ``batch_size`` at a time; return how many.
+
+        Each batch is one short write, so a request waits for at most one batch. ``duty``
+        is the share of the time the purge may spend writing: after a batch that took
+        ``t`` seconds it pauses ``t * (1 / duty - 1)``, so a background purge
+        (:class:`~kdeps_expr.sessions.Cleaner`) leaves the store to requests most of the
+        time, while ``duty=1`` (``kdeps-expr sessions purge``) runs flat out. Setting
+        ``stop`` ends the purge after the current batch. A backend whose sessions expire
+        natively (Redis) has nothing to delete and returns ``0``.
         """
+        if not 0 < duty <= 1:
+            raise ValueError(f"duty must be in (0, 1], not {duty!r}")
+        stop = stop or threading.Event()
+        purged = 0
+        while True:
+            started = time.perf_counter()
+            count = self.purge_batch(batch_size)
+            purged += count
+            pause = (time.perf_counter() - started) * (1 / duty - 1)
+            if count < batch_size or stop.wait(pause):
+                return purged
 
     @abstractmethod
     def sessions(self) -> Iterator[SessionInfo]:

@@ -7,7 +7,7 @@ import threading
 from types import TracebackType
 
 from ..errors import StoreError
-from .base import PURGE_BATCH_SIZE, SessionStore
+from .base import CLEANER_DUTY, PURGE_BATCH_SIZE, SessionStore
 
 _log = logging.getLogger(__name__)
 
@@ -16,9 +16,11 @@ class Cleaner:
     """Calls ``store.purge_expired`` every ``interval`` seconds on a daemon thread.
 
     ``interval`` defaults to the store's ``cleanup_interval`` (``settings.session.
-    cleanupInterval``). A failing purge is logged and tried again at the next interval;
-    it never stops the thread. ``purged`` counts the sessions deleted so far. Use it as a
-    context manager, or call :meth:`start` and :meth:`stop`.
+    cleanupInterval``). The purge writes at most ``duty`` of the time (5% by default), so
+    a burst of expired sessions is deleted a little more slowly instead of holding up
+    requests. A failing purge is logged and tried again at the next interval; it never
+    stops the thread. ``purged`` counts the sessions deleted so far. Use it as a context
+    manager, or call :meth:`start` and :meth:`stop`.
     """
 
     def __init__(
@@ -27,10 +29,12 @@ class Cleaner:
         interval: float | None = None,
         *,
         batch_size: int = PURGE_BATCH_SIZE,
+        duty: float = CLEANER_DUTY,
     ) -> None:
         self.store = store
         self.interval = store.cleanup_interval if interval is None else interval
         self.batch_size = batch_size
+        self.duty = duty
         self.purged = 0
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kdeps-session-cleaner", daemon=True)
@@ -38,7 +42,9 @@ class Cleaner:
     def _run(self) -> None:
         while not self._stopping.wait(self.interval):
             try:
-                count = self.store.purge_expired(self.batch_size)
+                count = self.store.purge_expired(
+                    self.batch_size, duty=self.duty, stop=self._stopping
+                )
             except StoreError as exc:
                 _log.warning("session cleanup failed: %s", exc)
                 continue
@@ -57,7 +63,7 @@ class Cleaner:
         return self
 
     def stop(self, timeout: float | None = None) -> None:
-        """Ask the thread to end and wait up to ``timeout`` seconds (a running purge finishes)."""
+        """End the thread (a running purge stops after its batch); wait up to ``timeout``."""
         self._stopping.set()
         self._thread.join(timeout)
 

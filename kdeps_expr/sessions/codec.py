@@ -17,6 +17,23 @@ from typing import Any
 
 from ..errors import StoreError
 
+_JSON_KINDS: dict[type, str] = {
+    list: "list",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
 
 class _NotJSON(Exception):
     """A value that JSON cannot hold; ``path`` is filled in while the check unwinds."""
@@ -77,28 +94,14 @@ def encode(session_id: str, data: dict[str, Any]) -> str:
     problem = json_problem(data)
     if problem is not None:
         raise StoreError(f"session {session_id!r} cannot be stored: {problem}")
-    return json.dumps(data, separators=(",", ":"), allow_nan=False)
-
-
-_JSON_KINDS: dict[type, str] = {
-    list: "list",
-    str: "string",
-    int: "number",
-    float: "number",
-    bool: "boolean",
-    type(None): "null",
-}
-
-
-def _refuse_constant(name: str) -> float:
-    raise ValueError(f"{name} is not JSON")
+    return _ENCODER.encode(data)
 
 
 def decode(session_id: str, text: str | bytes) -> dict[str, Any]:
     """The map stored as ``text``; ``StoreError`` naming the session when it is not one."""
     try:
-        data = json.loads(text, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = _DECODER.decode(text if isinstance(text, str) else text.decode())
+    except ValueError as exc:
         raise StoreError(f"session {session_id!r} is unreadable: its data is not JSON") from exc
     if not isinstance(data, dict):
         kind = _JSON_KINDS.get(type(data), "value")

@@ -19,7 +19,6 @@ from typing import Any
 from . import codec
 from .base import (
     DEFAULT_CLEANUP_INTERVAL,
-    PURGE_BATCH_SIZE,
     Clock,
     SessionInfo,
     SessionStore,
@@ -95,21 +94,17 @@ class MemoryStore(SessionStore):
             entry = self._entries.pop(session_id, None)
         return entry is not None and entry.expires_at > now
 
-    def purge_expired(self, batch_size: int = PURGE_BATCH_SIZE) -> int:
-        purged = 0
-        while True:
-            now = self.clock()
-            with self._lock:
-                batch = 0
-                while batch < batch_size and self._entries:
-                    first = next(iter(self._entries.values()))
-                    if first.expires_at > now:
-                        break
-                    self._entries.popitem(last=False)
-                    batch += 1
-            purged += batch
-            if batch < batch_size:
-                return purged
+    def purge_batch(self, limit: int) -> int:
+        now = self.clock()
+        count = 0
+        with self._lock:
+            while count < limit and self._entries:
+                first = next(iter(self._entries.values()))
+                if first.expires_at > now:
+                    break
+                self._entries.popitem(last=False)
+                count += 1
+        return count
 
     def sessions(self) -> Iterator[SessionInfo]:
         now = self.clock()

@@ -22,7 +22,6 @@ from ..errors import StoreError
 from . import codec
 from .base import (
     DEFAULT_CLEANUP_INTERVAL,
-    PURGE_BATCH_SIZE,
     Clock,
     SessionInfo,
     SessionStore,
@@ -164,7 +163,7 @@ class RedisStore(SessionStore):
         with self._guard():
             return int(self._client.delete(self._key(session_id))) == 1
 
-    def purge_expired(self, batch_size: int = PURGE_BATCH_SIZE) -> int:
+    def purge_batch(self, limit: int) -> int:
         """Nothing to do: Redis deletes expired keys itself. Returns ``0``."""
         return 0
 

@@ -28,7 +28,6 @@ from ..errors import StoreError
 from . import codec
 from .base import (
     DEFAULT_CLEANUP_INTERVAL,
-    PURGE_BATCH_SIZE,
     Clock,
     SessionInfo,
     SessionStore,
@@ -186,13 +185,9 @@ class SqliteStore(SessionStore):
         rows, _ = self._write(DELETE, {"id": session_id, "now": self.clock()})
         return bool(rows and rows[0][0])
 
-    def purge_expired(self, batch_size: int = PURGE_BATCH_SIZE) -> int:
-        purged = 0
-        while True:
-            _, batch = self._write(PURGE, {"now": self.clock(), "limit": batch_size})
-            purged += batch
-            if batch < batch_size:
-                return purged
+    def purge_batch(self, limit: int) -> int:
+        _, count = self._write(PURGE, {"now": self.clock(), "limit": limit})
+        return count
 
     def sessions(self) -> Iterator[SessionInfo]:
         now = self.clock()
