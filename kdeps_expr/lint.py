@@ -67,17 +67,13 @@ def check_resources(
     resources = list(resources)
     action_ids = {resource.action_id for resource in resources}
     calls = [call for resource in resources for call in _calls(resource)]
-    stored = {
-        key: call
-        for call in calls
-        if call.call.name == "set" and call.literal(2) == "session"
-        for key in [call.literal(0)]
-        if key is not None
-    }
-    computed_keys = any(
-        call.call.name == "set" and call.literal(2) == "session" and call.literal(0) is None
-        for call in calls
-    )
+    session_sets = [c for c in calls if c.call.name == "set" and c.literal(2) == "session"]
+    stored: dict[str, _Call] = {}
+    for call in session_sets:
+        key = call.literal(0)
+        if key is not None:
+            stored.setdefault(key, call)
+    computed_keys = any(call.literal(0) is None for call in session_sets)
     warnings: list[ExprError] = []
     for call in calls:
         name = call.call.name
