@@ -30,7 +30,7 @@ from .engine import Engine
 from .errors import EvaluationError, ExprError, StoreError
 from .sessions import transact
 from .sessions.base import SessionStore
-from .workflow import DEFAULT_PREFLIGHT_MESSAGE, Resource, Step, Workflow
+from .workflow import DEFAULT_PREFLIGHT_MESSAGE, Preflight, Resource, Step, Workflow
 
 logger = logging.getLogger(__name__)
 
@@ -284,7 +284,7 @@ class Runner:
         if self._skipped(resource, context, trace, is_target):
             return None
         if resource.preflight is not None:
-            self._preflight(resource, context, trace)
+            self._preflight(resource.preflight, context, trace)
         self._steps("exprBefore", resource.expr_before, context, trace)
         chat = resource.chat
         if chat is not None:
@@ -350,10 +350,9 @@ class Runner:
             return True
         return False
 
-    def _preflight(self, resource: Resource, context: Context, trace: Trace | None) -> None:
+    @staticmethod
+    def _preflight(check: Preflight, context: Context, trace: Trace | None) -> None:
         """Fail the request with the configured error when a validation is false or raises."""
-        check = resource.preflight
-        assert check is not None
         if trace is not None:
             trace.block("preflightCheck")
         request_id = context.request.request_id
@@ -363,7 +362,7 @@ class Runner:
             except ExprError as exc:
                 logger.warning(
                     "preflight validation raised in %s (request %s); counted as failed\n%s",
-                    resource.action_id,
+                    context.action_id,
                     request_id,
                     exc.render(),
                 )
@@ -371,7 +370,7 @@ class Runner:
             if not passed:
                 logger.info(
                     "preflight check failed in %s (request %s): %s at %s",
-                    resource.action_id,
+                    context.action_id,
                     request_id,
                     step.source,
                     step.site.location(),
