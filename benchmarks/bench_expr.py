@@ -253,13 +253,16 @@ def _cell(seconds: float | None, ours: float) -> str:
 def _table(title: str, rows: list[tuple[str, float, list[float | None], float]]) -> list[float]:
     print(f"\n{title}")
     header = ["expression", "kdeps_expr us", "simpleeval", "cel-python", "jinja2", "python eval"]
-    print(f"{header[0]:<18}{header[1]:>14}  {header[2]:>17} {header[3]:>17} {header[4]:>17}"
-          f" {header[5]:>10} {'ours/eval':>10}")
+    print(
+        f"{header[0]:<18}{header[1]:>14}  {header[2]:>17} {header[3]:>17} {header[4]:>17}"
+        f" {header[5]:>10} {'ours/eval':>10}"
+    )
     ratios = []
     for label, ours, peers, python in rows:
         cells = " ".join(f"{_cell(p, ours):>17}" for p in peers)
         ratios.append(ours / python)
-        print(f"{label:<18}{ours * 1e6:>14.2f}  {cells} {python * 1e6:>10.2f} {ours / python:>9.2f}x")
+        timing = f"{python * 1e6:>10.2f} {ours / python:>9.2f}x"
+        print(f"{label:<18}{ours * 1e6:>14.2f}  {cells} {timing}")
     return ratios
 
 
@@ -275,12 +278,20 @@ def main(argv: list[str] | None = None) -> None:
     compiling = []
     for case in CASES:
         ours = median_time(peers.eval_ours(case), batches)
-        others = [median_time(f, batches) if f else None for f in (
-            peers.eval_simple(case), peers.eval_cel(case), peers.eval_jinja(case))]
+        others = [
+            median_time(f, batches) if f else None
+            for f in (peers.eval_simple(case), peers.eval_cel(case), peers.eval_jinja(case))
+        ]
         evaluation.append((case.label, ours, others, median_time(peers.eval_python(case), batches)))
         ours_c = median_time(peers.compile_ours(case), batches)
-        others_c = [median_time(f, batches) if f else None for f in (
-            peers.compile_simple(case), peers.compile_cel(case), peers.compile_jinja(case))]
+        others_c = [
+            median_time(f, batches) if f else None
+            for f in (
+                peers.compile_simple(case),
+                peers.compile_cel(case),
+                peers.compile_jinja(case),
+            )
+        ]
         compiling.append(
             (case.label, ours_c, others_c, median_time(peers.compile_python(case), batches))
         )

@@ -1,5 +1,6 @@
 """kdeps_expr: the KDeps workflow expression engine."""
 
+from .chat import ChatBackend, EchoChat
 from .compiler import Limits
 from .context import Context, Request, SessionState, WorkflowInfo
 from .engine import Engine, Expression, Template, ValueReading
@@ -11,12 +12,17 @@ from .errors import (
     LimitError,
     StoreError,
     WorkflowError,
+    WorkflowLoadError,
 )
 from .functions import Function
+from .runner import Response, Runner
+from .workflow import Workflow, load_workflow
 
 __all__ = [
+    "ChatBackend",
     "ConflictError",
     "Context",
+    "EchoChat",
     "Engine",
     "EvaluationError",
     "ExprError",
@@ -26,10 +32,15 @@ __all__ = [
     "LimitError",
     "Limits",
     "Request",
+    "Response",
+    "Runner",
     "SessionState",
     "StoreError",
     "Template",
     "ValueReading",
+    "Workflow",
     "WorkflowError",
     "WorkflowInfo",
+    "WorkflowLoadError",
+    "load_workflow",
 ]

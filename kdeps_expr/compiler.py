@@ -188,7 +188,7 @@ class Compiler:
         if not all(child in self._constants for child in children):
             return run
         try:
-            value = run(Context())
+            value = run(_FOLDING)
         except ExprError:
             return run  # fails at run time, with its position
         return self._constant(value) if type(value) in _SCALARS else run
@@ -554,6 +554,9 @@ class Compiler:
             return run_one
         return None
 
+
+_FOLDING = Context()
+"""The context constant subtrees are evaluated in: pure code never looks at it."""
 
 _VARIABLE: Any = object()
 """Marks an argument whose value is only known at run time."""

@@ -181,6 +181,9 @@ class Engine:
             node = parse(source, start, end)
         except ExprSyntaxError as exc:
             raise exc.locate(source, exc.offset or 0) from None
+        return self._build(source, node, start, end)
+
+    def _build(self, source: str, node: n.Node, start: int, end: int) -> Expression:
         run = Compiler(self.functions, self.limits, source).compile(node)
         return Expression(source, node, run, start, end)
 
@@ -244,7 +247,7 @@ class Engine:
         if not calls:
             return ValueReading("text", text)
         try:
-            return ValueReading("expression", text, expression=self.compile(text))
+            expression = self._build(text, node, 0, len(text))
         except ExprError as exc:
             unknown = [c.name for c in calls if c.name not in self.functions]
             near = [name for name in unknown if closest(name, self.functions)]
@@ -252,6 +255,7 @@ class Engine:
                 exc.locate(text, exc.offset or 0)
                 return ValueReading("text", text, warning=f"read as text: {exc.message}")
             return ValueReading("text", text)
+        return ValueReading("expression", text, expression=expression)
 
     def _broken_call(self, text: str, error: ExprSyntaxError) -> str | None:
         """A warning when text that fails to parse has a known function call before the error."""

@@ -96,6 +96,18 @@ class WorkflowError(ExprError):
     """A workflow or resource file cannot be loaded."""
 
 
+class WorkflowLoadError(WorkflowError):
+    """A workflow that cannot be loaded; ``errors`` holds every problem found, in file order."""
+
+    def __init__(self, errors: list[ExprError]) -> None:
+        count = len(errors)
+        super().__init__(f"{count} error{'' if count == 1 else 's'} in the workflow")
+        self.errors = errors
+
+    def render(self) -> str:
+        return "\n".join(error.render() for error in self.errors)
+
+
 class StoreError(ExprError):
     """A session store failed: unreachable, corrupted data, a value it cannot hold."""
 

@@ -142,7 +142,8 @@ def _decode_string(token: Token) -> str:
             out.append(_ESCAPES[code])
             i += 2
         else:
-            raise ExprSyntaxError(f"unknown escape \\{code} in string", offset=offset)
+            shown = code if code.isprintable() else f" followed by {code!r}"
+            raise ExprSyntaxError(f"unknown escape \\{shown} in string", offset=offset)
     return "".join(out)
 
 

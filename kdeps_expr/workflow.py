@@ -34,7 +34,7 @@ from . import values
 from .context import Context, WorkflowInfo
 from .durations import parse_duration
 from .engine import Engine, Expression, ValueReading
-from .errors import ExprError, WorkflowError
+from .errors import ExprError, WorkflowError, WorkflowLoadError
 from .sessions import open_store
 from .sessions.base import SessionStore
 from .templates import DEFAULT_DELIMITERS
@@ -98,18 +98,6 @@ _RUN_UNSUPPORTED = {
 _RESOURCE_UNSUPPORTED = {"items": "items iteration is not supported by this engine"}
 _HEADER_NAME_CHARS = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")
 """The characters of an HTTP header name (RFC 9110 ``token``)."""
-
-
-class WorkflowLoadError(WorkflowError):
-    """A workflow that cannot be loaded; ``errors`` holds every problem found, in file order."""
-
-    def __init__(self, errors: list[ExprError]) -> None:
-        count = len(errors)
-        super().__init__(f"{count} error{'' if count == 1 else 's'} in the workflow")
-        self.errors = errors
-
-    def render(self) -> str:
-        return "\n".join(error.render() for error in self.errors)
 
 
 class Tracer(Protocol):

@@ -10,11 +10,11 @@ from _workflows import HEADER, MAIN, write_workflow
 
 from kdeps_expr.cli import main
 from kdeps_expr.engine import Engine
+from kdeps_expr.errors import WorkflowLoadError
 from kdeps_expr.workflow import (
     Constant,
     Dynamic,
     Route,
-    WorkflowLoadError,
     inspect_workflow,
     load_workflow,
     plan_order,
