@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .errors import EvaluationError, LimitError
@@ -186,14 +186,37 @@ def equal(left: Any, right: Any) -> bool:
     """``==``: never raises; different types are unequal except ``1 == 1.0`` and ``nil == ''``."""
     kind = type(left)
     if kind is type(right):
-        if kind is list:
-            return len(left) == len(right) and all(map(equal, left, right))
-        if kind is dict:
-            return left.keys() == right.keys() and all(equal(v, right[k]) for k, v in left.items())
+        if kind is list or kind is dict:
+            return _equal_containers(left, right, set())
         return bool(left == right)
     if is_number(left) and is_number(right):
         return bool(left == right)
     return (left is None and right == "") or (left == "" and right is None)
+
+
+def _equal_containers(left: Any, right: Any, compared: set[tuple[int, int]]) -> bool:
+    """Deep ``==`` of two lists or two maps. Each pair of containers is compared once, so
+    values sharing sub-lists (``[[[1] * 1000] * 1000] * 1000``) cost their distinct size."""
+    if left is right or (id(left), id(right)) in compared:
+        return True
+    compared.add((id(left), id(right)))
+    pairs: Iterable[tuple[Any, Any]]
+    if type(left) is list:
+        if len(left) != len(right):
+            return False
+        pairs = zip(left, right, strict=True)
+    else:
+        if left.keys() != right.keys():
+            return False
+        pairs = ((value, right[key]) for key, value in left.items())
+    for a, b in pairs:
+        kind = type(a)
+        if kind is type(b) and (kind is list or kind is dict):
+            if not _equal_containers(a, b, compared):
+                return False
+        elif not equal(a, b):
+            return False
+    return True
 
 
 _ORDER_TESTS: dict[str, Callable[[Any, Any], Any]] = {
