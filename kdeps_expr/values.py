@@ -339,8 +339,20 @@ def member(value: Any, name: str) -> Any:
     if value is None:
         return None
     if kind is list:
-        return [member(item, name) for item in value]
+        return _project(value, name, {})
     raise EvaluationError(f"cannot read member {name!r} of {type_name(value)}")
+
+
+def _project(items: list[Any], name: str, done: dict[int, list[Any]]) -> list[Any]:
+    """``items.name``. A sub-list met again is projected once (the results share it too),
+    so values sharing sub-lists (``[[[{}] * 1000] * 1000] * 1000``) cost their distinct size."""
+    result = done.get(id(items))
+    if result is None:
+        result = done[id(items)] = [
+            _project(item, name, done) if type(item) is list else member(item, name)
+            for item in items
+        ]
+    return result
 
 
 def index(value: Any, key: Any) -> Any:
