@@ -136,6 +136,30 @@ def test_huge_rendered_template_is_a_limit_error(template: str) -> None:
         ENGINE.render(template)
 
 
+SHARED = "[[[1] * 1000] * 1000] * 1000"  # 10^9 items through shared sub-lists
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        pytest.param(f"{SHARED} == {SHARED}", True, id="equal"),
+        pytest.param(f"{SHARED} != {SHARED}", False, id="not-equal"),
+        pytest.param(
+            f"{SHARED} == [[[1] * 1000] * 1000] * 999 + [[[1] * 1000] * 999 + [[1] * 999 + [2]]]",
+            False,
+            id="equal-differs-at-the-end",
+        ),
+        pytest.param(f"[[1] * 1000] * 1000 in {SHARED}", True, id="in"),
+        pytest.param(f"[[1] * 1000] * 999 + [[2]] in {SHARED}", False, id="not-in"),
+        pytest.param("len(([[[{}] * 1000] * 1000] * 1000).a)", 1000, id="projection"),
+        pytest.param("len(([[[{'a': 1}] * 1000] * 1000] * 1000).a[999][999])", 1000,
+                     id="projection-values"),
+    ],
+)  # fmt: skip
+def test_shared_sub_lists_cost_their_distinct_size(source: str, expected: Any) -> None:
+    assert ENGINE.evaluate(source) == expected
+
+
 def test_size_limit_boundary() -> None:
     assert len(ENGINE.evaluate("'ab' * 500000")) == 1_000_000
     _raises(LimitError, "'ab' * 500000 + 'c'")
