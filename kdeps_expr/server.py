@@ -84,7 +84,7 @@ _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
 """A URL-safe base64 rendering of exactly 32 bytes: 42 free characters, then one whose
 two low bits are zero (the last character carries only 4 bits of the 256)."""
 
-_JSON_TYPES = ("application/json",)
+_JSON = "application/json"
 _URLENCODED = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
 _MAX_FORM_FIELDS = 1000
@@ -118,6 +118,8 @@ class RouteSpec(Protocol):
 class ServerOptions:
     """Transport options, read from ``settings.apiServer`` by :meth:`from_settings`."""
 
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     secure_cookie: bool = False
     session_ttl: float = 1800.0
@@ -131,7 +133,15 @@ class ServerOptions:
         api = {} if api is None else api
         if not isinstance(api, Mapping):
             raise WorkflowError("settings.apiServer must be a mapping")
+        host = api.get("hostIp", DEFAULT_HOST)
+        if not isinstance(host, str) or not host:
+            raise WorkflowError(f"settings.apiServer.hostIp must be an address, got {host!r}")
+        port = api.get("portNum", DEFAULT_PORT)
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise WorkflowError(f"settings.apiServer.portNum must be 0 to 65535, got {port!r}")
         return cls(
+            host=host,
+            port=port,
             max_body_bytes=_positive_int(api, "maxBodyBytes", DEFAULT_MAX_BODY_BYTES),
             secure_cookie=_flag(api, "cookieSecure"),
             session_ttl=session_ttl,
@@ -232,23 +242,17 @@ async def _parse_multipart(headers: Headers, body: bytes, max_bytes: int) -> dic
         form = await parser.parse()
     except MultiPartException as exc:
         raise _ClientError(400, f"malformed form body: {exc.message}") from exc
-    pairs: list[tuple[str, Any]] = []
-    for name, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            pairs.append(
-                (
-                    name,
-                    {
-                        "filename": value.filename,
-                        "contentType": value.content_type,
-                        "size": value.size,
-                    },
-                )
-            )
-            await value.close()
-        else:
-            pairs.append((name, value))
-    return _fields(pairs)
+    try:
+        return _fields(
+            (name, _upload(value) if isinstance(value, UploadFile) else value)
+            for name, value in form.multi_items()
+        )
+    finally:
+        await form.close()
+
+
+def _upload(file: UploadFile) -> dict[str, Any]:
+    return {"filename": file.filename, "contentType": file.content_type, "size": file.size}
 
 
 _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[[], Any]]
@@ -450,7 +454,7 @@ class _App:
             return None
         content_type = headers.get("content-type", "")
         media_type = content_type.split(";", 1)[0].strip().lower()
-        if media_type in _JSON_TYPES or (
+        if media_type == _JSON or (
             media_type.startswith("application/") and media_type.endswith("+json")
         ):
             return _parse_json(body)
@@ -461,8 +465,7 @@ class _App:
         shown = f"'{media_type}'" if media_type else "missing"
         raise _ClientError(
             415,
-            f"unsupported content type {shown}: send application/json, "
-            f"{_URLENCODED} or {_MULTIPART}",
+            f"unsupported content type {shown}: send {_JSON}, {_URLENCODED} or {_MULTIPART}",
         )
 
 
@@ -558,12 +561,11 @@ def serve(
     session cleaner runs while the app does.
     """
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    api = workflow.settings.get("apiServer") or {}
-    host = host or _setting(api, "hostIp", str, DEFAULT_HOST)
-    port = _setting(api, "portNum", int, DEFAULT_PORT) if port is None else port
     store = workflow.open_store()
     try:
         options = ServerOptions.from_settings(workflow.settings, store.ttl)
+        host = host or options.host
+        port = options.port if port is None else port
         runner = Runner(workflow, workflow.engine, store, debug=debug or options.debug)
         app = create_app(
             lambda: _cleaning(store, runner), workflow.api_routes, workflow.resources, options
@@ -579,13 +581,6 @@ def serve(
         return 0 if run_app(app, sock) else 1
     finally:
         store.close()
-
-
-def _setting(api: Mapping[str, Any], key: str, kind: type[_T], default: _T) -> _T:
-    value = api.get(key, default)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise WorkflowError(f"settings.apiServer.{key} must be a {kind.__name__}, got {value!r}")
-    return value
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import threading
 import time
 import warnings
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +25,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import StarletteDeprecationWarning
 
+from kdeps_expr.cli import main
 from kdeps_expr.context import Request, SessionState, new_session_id
 from kdeps_expr.errors import WorkflowError
 from kdeps_expr.runner import Response
@@ -33,6 +36,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "workflows"
 REQUEST_ID = re.compile(r"[0-9a-f]{32}")
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
@@ -482,11 +486,26 @@ def test_every_request_logs_one_line(client: TestClient, caplog: pytest.LogCaptu
 
 
 def test_options_from_settings() -> None:
-    settings = {
-        "apiServer": {"maxBodyBytes": 10, "cookieSecure": True, "workerThreads": 4, "debug": True}
+    api = {
+        "hostIp": "0.0.0.0",
+        "portNum": 8080,
+        "maxBodyBytes": 10,
+        "cookieSecure": True,
+        "workerThreads": 4,
+        "debug": True,
     }
-    assert ServerOptions.from_settings(settings, 60.0) == ServerOptions(10, True, 60.0, 4, True)
-    assert ServerOptions.from_settings({}, 60.0) == ServerOptions(session_ttl=60.0)
+    assert ServerOptions.from_settings({"apiServer": api}, 60.0) == ServerOptions(
+        host="0.0.0.0",
+        port=8080,
+        max_body_bytes=10,
+        secure_cookie=True,
+        session_ttl=60.0,
+        worker_threads=4,
+        debug=True,
+    )
+    assert ServerOptions.from_settings({}, 60.0) == ServerOptions(
+        host="127.0.0.1", port=3000, max_body_bytes=1024 * 1024, session_ttl=60.0
+    )
 
 
 @pytest.mark.parametrize(
@@ -506,8 +525,20 @@ def test_options_from_settings() -> None:
             {"cookieSecure": "yes"},
             "settings.apiServer.cookieSecure must be true or false, got 'yes'",
         ),
+        ({"hostIp": ""}, "settings.apiServer.hostIp must be an address, got ''"),
+        ({"portNum": 70000}, "settings.apiServer.portNum must be 0 to 65535, got 70000"),
+        ({"portNum": "80"}, "settings.apiServer.portNum must be 0 to 65535, got '80'"),
     ],
-    ids=["not-a-map", "body-string", "body-zero", "threads-bool", "secure-string"],
+    ids=[
+        "not-a-map",
+        "body-string",
+        "body-zero",
+        "threads-bool",
+        "secure-string",
+        "host-empty",
+        "port-range",
+        "port-string",
+    ],
 )
 def test_bad_options(api: Any, message: str) -> None:
     with pytest.raises(WorkflowError) as caught:
@@ -558,3 +589,27 @@ def test_worker_threads_bound_the_parallelism(runner: FakeRunner) -> None:
         statuses = sorted(post.result().status_code for post in posts)
     # One thread: the second request waits for the first, whose barrier times out.
     assert statuses == [500, 500]
+
+
+# --- the serve command -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("port", ["65536", "-1", "http"])
+def test_serve_rejects_a_bad_port(port: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["serve", "examples/workflows/cart", "--port", port])
+    assert stopped.value.code == 2
+    message = f"argument --port: must be a number from 0 to 65535, not '{port}'"
+    assert capsys.readouterr().err.endswith(f"kdeps-expr serve: error: {message}\n")
+
+
+def test_serve_reports_a_bad_setting_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workflow = tmp_path / "cart"
+    shutil.copytree(EXAMPLES / "cart", workflow)
+    manifest = workflow / "workflow.yaml"
+    manifest.write_text(manifest.read_text().replace("portNum: 16395", "portNum: 99999"))
+    assert main(["serve", str(workflow)]) == 1
+    error = capsys.readouterr().err
+    assert error == "settings.apiServer.portNum must be 0 to 65535, got 99999\n"
