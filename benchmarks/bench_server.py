@@ -1,25 +1,29 @@
 """Load benchmark of ``kdeps-expr serve``: the cart example on SQLite and Redis vs bare Starlette.
 
-One run prints one table. Each server runs alone, pinned to CPU 0 where the machine has
-two or more; the load client runs in a separate process pinned to CPU 1, so the server
-gets its core. The client is the same for every row: raw HTTP/1.1 over ``--concurrency``
-keep-alive connections on asyncio (uvloop when installed), timing each request.
+One run prints one table. The three servers run side by side, each pinned to CPU 0 where
+the machine has two or more cores (an idle server costs nothing); the load client runs in
+a separate process pinned to CPU 1, so the server under load gets its core. The client is
+the same for every row: raw HTTP/1.1 over ``--concurrency`` keep-alive connections on
+asyncio (uvloop when installed), timing each request. Rows are measured in ``--rounds``
+interleaved rounds and each row shows its median round, so a neighbour's load on a shared
+machine hits every row alike.
 
 Workloads, on the routes of ``examples/workflows/cart`` (``/api/v1/cart``):
 
-- ``view``: every connection first adds three items to its own cart, then measures
+- ``view``: every connection first adds five items to its own cart, then measures
   ``GET`` (viewCart: one session read and expiry push per request);
 - ``add``: every connection measures ``POST`` with a JSON item (addToCart: one session
   read and write), starting a fresh session every ten items so carts stay small.
 
-The bare rows serve the same path from a plain Starlette endpoint on the same uvicorn
-configuration (``kdeps_expr.server.run_app``), answering the exact JSON the cart example
-answered for that method (captured from it) after reading the request body. Target: the
-cart rows reach at least half of bare.
+The bare server answers the same path from a plain Starlette endpoint on the same uvicorn
+configuration (``kdeps_expr.server.run_app``): after reading the request body it returns
+a ``JSONResponse`` of the document the cart example answers for that method with five
+items in the cart (captured from it before the run). Target: the cart rows reach at
+least half of bare.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_server.py [--concurrency 32] [--requests 300]
+    .venv/bin/python benchmarks/bench_server.py [--concurrency 32] [--requests 200] [--rounds 3]
 
 Needs a Redis server (``--redis-url``, default ``redis://127.0.0.1:6379/0``); its keys
 go under a prefix unique to the run and are removed at the end.
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import json
 import os
 import shutil
@@ -40,7 +45,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -52,11 +57,12 @@ ROOT = Path(__file__).resolve().parent.parent
 CART = ROOT / "examples" / "workflows" / "cart"
 ITEM = json.dumps({"item": {"name": "widget", "price": 2.5}}).encode()
 PATH = "/api/v1/cart"
+BARE = "bare starlette"
+SERVERS = (BARE, "kdeps sqlite", "kdeps redis")
 METHODS = {"view": "GET", "add": "POST"}
-SETUP_ITEMS = 3
+CART_ITEMS = 5
+"""Items in a cart the view workload reads, and in the cart whose answers the bare server gives."""
 ITEMS_PER_SESSION = 10
-SAMPLE_AT = ITEMS_PER_SESSION // 2 - 1
-"""The measured request whose body the bare endpoint answers: a cart of five items for add."""
 WARMUP = 20
 STARTUP_TIMEOUT = 20.0
 SERVER_CPU = 0
@@ -84,8 +90,10 @@ class Result:
     seconds: float
     latencies: list[float]
     statuses: dict[int, int]
-    body: bytes
-    """The body of one response, request number ``SAMPLE_AT`` of a connection."""
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
 
 
 class _Connection:
@@ -124,7 +132,6 @@ async def _drive(load: Load) -> Result:
     ]
     latencies: list[float] = []
     statuses: dict[int, int] = {}
-    sample = b""
     start = asyncio.Barrier(load.concurrency + 1)
 
     async def request(connection: _Connection, number: int) -> tuple[int, bytes]:
@@ -135,20 +142,17 @@ async def _drive(load: Load) -> Result:
         return await connection.send("POST", PATH, ITEM)
 
     async def run(connection: _Connection) -> None:
-        nonlocal sample
         if load.workload == "view":
-            for _ in range(SETUP_ITEMS):
+            for _ in range(CART_ITEMS):
                 await connection.send("POST", PATH, ITEM)
         for number in range(WARMUP):
             await request(connection, number)
         await start.wait()
         for number in range(load.requests):
             began = time.perf_counter()
-            status, body = await request(connection, number)
+            status, _ = await request(connection, number)
             latencies.append(time.perf_counter() - began)
             statuses[status] = statuses.get(status, 0) + 1
-            if number == SAMPLE_AT:
-                sample = body
 
     tasks = [asyncio.create_task(run(connection)) for connection in connections]
     await start.wait()
@@ -157,7 +161,7 @@ async def _drive(load: Load) -> Result:
     seconds = time.perf_counter() - began
     for connection in connections:
         connection.writer.close()
-    return Result(len(latencies), seconds, latencies, statuses, sample)
+    return Result(len(latencies), seconds, latencies, statuses)
 
 
 def _pin(cpu: int) -> None:
@@ -275,11 +279,20 @@ def _workflow_copy(base: Path, name: str, session: dict[str, Any]) -> Path:
 # --- the run --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Row:
-    workload: str
-    server: str
-    result: Result
+def _capture(port: int) -> dict[str, str]:
+    """What the cart example answers, per method, once its cart holds ``CART_ITEMS`` items."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Content-Type": "application/json"}
+    bodies: dict[str, str] = {}
+    for _ in range(CART_ITEMS):
+        connection.request("POST", PATH, ITEM, headers)
+        response = connection.getresponse()
+        bodies["POST"] = response.read().decode()
+        headers["Cookie"] = (response.getheader("set-cookie") or "").split(";", 1)[0]
+    connection.request("GET", PATH, headers=headers)
+    bodies["GET"] = connection.getresponse().read().decode()
+    connection.close()
+    return bodies
 
 
 def _measure(
@@ -296,23 +309,24 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def _table(rows: list[Row], args: argparse.Namespace) -> str:
-    bare = {row.workload: row.result for row in rows if row.server == "bare starlette"}
+def _median(results: list[Result]) -> Result:
+    return sorted(results, key=lambda result: result.rate)[len(results) // 2]
+
+
+def _table(rows: dict[tuple[str, str], Result], args: argparse.Namespace) -> str:
     lines = [
         f"concurrency {args.concurrency}, {args.requests} requests per connection "
-        f"({args.concurrency * args.requests} per row), one client process",
+        f"({args.concurrency * args.requests} per round), median of {args.rounds} rounds",
         "",
         "| workload | server | req/s | p50 ms | p99 ms | vs bare |",
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
-    for row in rows:
-        rate = row.result.requests / row.result.seconds
-        base = bare[row.workload]
-        ratio = rate / (base.requests / base.seconds)
+    for (workload, server), result in rows.items():
+        ratio = result.rate / rows[workload, BARE].rate
         lines.append(
-            f"| {row.workload} | {row.server} | {rate:,.0f} "
-            f"| {_percentile(row.result.latencies, 0.50) * 1000:.2f} "
-            f"| {_percentile(row.result.latencies, 0.99) * 1000:.2f} | {ratio:.2f} |"
+            f"| {workload} | {server} | {result.rate:,.0f} "
+            f"| {_percentile(result.latencies, 0.50) * 1000:.2f} "
+            f"| {_percentile(result.latencies, 0.99) * 1000:.2f} | {ratio:.2f} |"
         )
     return "\n".join(lines)
 
@@ -327,10 +341,17 @@ def _redis_cleanup(url: str, prefix: str) -> None:
     client.close()
 
 
+def _serve_workflow(stack: ExitStack, base: Path, name: str, session: dict[str, Any]) -> int:
+    workflow = _workflow_copy(base, name, session)
+    command = [sys.executable, "-m", "kdeps_expr.cli", "serve", str(workflow), "--port", "0"]
+    return stack.enter_context(_server(command, base / f"{name}.log"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--requests", type=int, default=300, help="measured per connection")
+    parser.add_argument("--requests", type=int, default=200, help="measured per connection")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument(
         "--bare", nargs=2, metavar=("BODY_FILE", "PORT_FILE"), help=argparse.SUPPRESS
@@ -341,45 +362,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     prefix = f"kdeps-bench-{uuid.uuid4().hex[:8]}:"
-    stores = {
-        "kdeps sqlite": {"type": "sqlite", "path": "sessions.db", "ttl": "30m"},
-        "kdeps redis": {"type": "redis", "url": args.redis_url, "keyPrefix": prefix, "ttl": "30m"},
-    }
-    rows: list[Row] = []
-    bodies: dict[str, str] = {}
+    results: dict[tuple[str, str], list[Result]] = {}
     with (
         tempfile.TemporaryDirectory() as folder,
         ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool,
+        ExitStack() as stack,
     ):
         base = Path(folder)
-        try:
-            for server, session in stores.items():
-                workflow = _workflow_copy(base, server.replace(" ", "-"), session)
-                command = [
-                    sys.executable,
-                    "-m",
-                    "kdeps_expr.cli",
-                    "serve",
-                    str(workflow),
-                    "--port",
-                    "0",
-                ]
-                with _server(command, base / f"{workflow.name}.log") as port:
-                    for workload, method in METHODS.items():
-                        result = _measure(pool, port, workload, args)
-                        rows.append(Row(workload, server, result))
-                        bodies.setdefault(method, result.body.decode())
-        finally:
-            _redis_cleanup(args.redis_url, prefix)
+        stack.callback(_redis_cleanup, args.redis_url, prefix)
+        sqlite = {"type": "sqlite", "path": "sessions.db", "ttl": "30m"}
+        redis = {"type": "redis", "url": args.redis_url, "keyPrefix": prefix, "ttl": "30m"}
+        ports = {
+            SERVERS[1]: _serve_workflow(stack, base, "sqlite", sqlite),
+            SERVERS[2]: _serve_workflow(stack, base, "redis", redis),
+        }
         body_file, port_file = base / "bodies.json", base / "bare.port"
-        body_file.write_text(json.dumps(bodies))
+        body_file.write_text(json.dumps(_capture(ports[SERVERS[1]])))
         command = [sys.executable, __file__, "--bare", str(body_file), str(port_file)]
-        with _server(command, base / "bare.log", port_file) as port:
-            for workload in METHODS:
-                rows.append(Row(workload, "bare starlette", _measure(pool, port, workload, args)))
-    rows.sort(key=lambda row: (row.workload != "view", row.server != "bare starlette"))
+        ports[BARE] = stack.enter_context(_server(command, base / "bare.log", port_file))
+        for workload in METHODS:
+            for _ in range(args.rounds):
+                for server, port in ports.items():
+                    result = _measure(pool, port, workload, args)
+                    results.setdefault((workload, server), []).append(result)
+    rows = {key: _median(results[key]) for key in sorted(results, key=_row_order)}
     print(_table(rows, args))
     return 0
+
+
+def _row_order(key: tuple[str, str]) -> tuple[int, int]:
+    workload, server = key
+    return list(METHODS).index(workload), SERVERS.index(server)
 
 
 if __name__ == "__main__":
