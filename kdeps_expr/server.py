@@ -409,7 +409,7 @@ class _App:
         request = Request(
             method=http.method,
             path=path,
-            query=_fields(http.query_params.multi_items()),
+            query=_fields(parse_qsl(http.scope["query_string"].decode("latin-1"), True)),
             body=await self.read_body(http),
             headers=_headers(http.headers),
             ip=http.client.host if http.client else "",
