@@ -1,7 +1,6 @@
 """kdeps_expr: the KDeps workflow expression engine."""
 
 from .chat import ChatBackend, EchoChat
-from .compiler import Limits
 from .context import Context, Request, SessionState, WorkflowInfo
 from .engine import Engine, Expression, Template, ValueReading
 from .errors import (
@@ -15,6 +14,7 @@ from .errors import (
     WorkflowLoadError,
 )
 from .functions import Function
+from .limits import Limits
 from .runner import Response, Runner
 from .workflow import Workflow, load_workflow
 

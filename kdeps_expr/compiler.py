@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any
 
@@ -21,28 +20,9 @@ from . import values as v
 from .context import Context
 from .errors import EvaluationError, ExprError, ExprSyntaxError, LimitError
 from .functions import Function, closest
+from .limits import Limits
 
 Closure = Callable[[Context], Any]
-
-MAX_SOURCE = 10_000
-MAX_NODES = 2_000
-MAX_DEPTH = 100
-MAX_SIZE = 1_000_000
-MAX_PATTERN = 1_000
-REGEX_TIMEOUT = 0.25
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """SPEC §9: what one expression may cost. A breach is a :class:`LimitError`."""
-
-    max_source: int = MAX_SOURCE
-    max_nodes: int = MAX_NODES
-    max_depth: int = MAX_DEPTH
-    max_size: int = MAX_SIZE
-    max_pattern: int = MAX_PATTERN
-    regex_timeout: float = REGEX_TIMEOUT
-
 
 _SCALARS = (type(None), bool, int, float, str)
 _INT_MIN, _INT_MAX = -(1 << v.INT_BITS), (1 << v.INT_BITS) - 1
@@ -484,12 +464,12 @@ class Compiler:
 
     def _invoke(self, function: Function, args: tuple[Closure, ...], pos: int) -> Closure:
         """The closure calling ``function`` with the evaluated ``args``."""
-        if function.builtin and not function.sized:
+        if function.builtin and not function.takes_limits:
             fast = self._invoke_builtin(function, args, pos)
             if fast is not None:
                 return fast
         impl, name, source = function.impl, function.name, self.source
-        extra = {"limit": self.limits.max_size} if function.sized else {}
+        extra = {"limits": self.limits} if function.takes_limits else {}
         check = None if function.builtin else _check_result
         context_first = function.pass_context
 

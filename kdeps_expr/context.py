@@ -161,12 +161,14 @@ class Context:
     ``outputs`` maps actionIds to resource outputs; ``action_ids`` are the reserved names of
     the workflow's resources (``get(actionId)`` answers only from ``outputs``).
     ``action_id`` is the resource running now, for ``info('actionId')``. ``element`` is
-    the item a predicate (``filter(xs, .price > 1)``) is looking at, for ``#`` and ``.name``.
+    the item a predicate (``filter(xs, .price > 1)``) is looking at, for ``#`` and ``.name``;
+    ``deadline`` is when the predicate call running now must end (0 outside predicates).
     """
 
     __slots__ = (
         "action_id",
         "action_ids",
+        "deadline",
         "element",
         "memory",
         "outputs",
@@ -194,3 +196,4 @@ class Context:
         self.action_id = action_id
         self.workflow = workflow or WorkflowInfo()
         self.element: Any = None
+        self.deadline = 0.0

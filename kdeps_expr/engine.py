@@ -15,10 +15,11 @@ from typing import Any, Literal
 from . import nodes as n
 from . import templates
 from . import values as v
-from .compiler import Closure, Compiler, Limits, check_size
+from .compiler import Closure, Compiler, check_size
 from .context import Context
 from .errors import EvaluationError, ExprError, ExprSyntaxError, LimitError
 from .functions import BUILTINS, Function, closest
+from .limits import Limits
 from .parser import parse
 
 CACHE_SIZE = 1024

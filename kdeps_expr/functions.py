@@ -3,8 +3,9 @@
 A :class:`Function` records how the compiler calls an implementation: whether it takes the
 request :class:`~kdeps_expr.context.Context` first (``pass_context``), whether its second
 argument is a predicate compiled as a closure (``predicate``: ``filter(xs, .a > 1)``),
-whether it takes the size limit (``sized``), and whether calls with constant arguments can
-be folded at compile time (``pure``). User functions are registered the same way.
+whether it takes the Engine's :class:`Limits` (a keyword-only ``limits`` parameter), and
+whether calls with constant arguments can be folded at compile time (``pure``). User
+functions are registered the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import math
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -20,6 +22,7 @@ from typing import Any
 from . import values as v
 from .context import Context
 from .errors import EvaluationError, LimitError
+from .limits import Limits
 
 Predicate = Callable[[Context], Any]
 
@@ -34,7 +37,7 @@ class Function:
     max_args: int | None
     pass_context: bool = False
     predicate: bool = False
-    sized: bool = False
+    takes_limits: bool = False
     pure: bool = False
     builtin: bool = False
     specialize: Callable[[tuple[Any, ...]], Callable[[Context], Any] | None] | None = None
@@ -48,7 +51,6 @@ class Function:
         *,
         pass_context: bool = False,
         predicate: bool = False,
-        sized: bool = False,
         pure: bool = False,
         builtin: bool = False,
         specialize: Callable[[tuple[Any, ...]], Callable[[Context], Any] | None] | None = None,
@@ -58,8 +60,6 @@ class Function:
         if pass_context:
             params = params[1:]
         positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        if sized:
-            positional = [p for p in positional if p.name != "limit"]
         variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
         required = sum(1 for p in positional if p.default is p.empty)
         return cls(
@@ -69,7 +69,7 @@ class Function:
             max_args=None if variadic else len(positional),
             pass_context=pass_context,
             predicate=predicate,
-            sized=sized,
+            takes_limits=any(p.kind is p.KEYWORD_ONLY and p.name == "limits" for p in params),
             pure=pure,
             builtin=builtin,
             specialize=specialize,
@@ -92,7 +92,6 @@ def _builtin(
     *,
     pass_context: bool = False,
     predicate: bool = False,
-    sized: bool = False,
     pure: bool = True,
     specialize: Callable[[tuple[Any, ...]], Callable[[Context], Any] | None] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -102,7 +101,6 @@ def _builtin(
             impl,
             pass_context=pass_context,
             predicate=predicate,
-            sized=sized,
             pure=pure and not pass_context,
             builtin=True,
             specialize=specialize,
@@ -330,16 +328,30 @@ def _list(function: str, value: Any) -> list[Any]:
 
 
 def _each(
-    ctx: Context, function: str, items: Any, predicate: Predicate
+    ctx: Context, function: str, items: Any, predicate: Predicate, limits: Limits
 ) -> Iterator[tuple[Any, Any]]:
-    """``(item, predicate result)`` for each item, with ``#`` bound to the item."""
+    """``(item, predicate result)`` for each item, with ``#`` bound to the item.
+
+    The outermost predicate call sets a deadline that every call nested in it shares, so
+    ``count(xs, count(ys, …) > 0)`` over long lists ends in a clear error, not hours later.
+    """
+    outermost = not ctx.deadline
+    if outermost:
+        ctx.deadline = time.monotonic() + limits.predicate_timeout
     saved = ctx.element
     try:
         for item in _list(function, items):
             ctx.element = item
             yield item, predicate(ctx)
+            if time.monotonic() > ctx.deadline:
+                raise LimitError(
+                    f"{function}() took longer than {limits.predicate_timeout} s "
+                    "(predicate_timeout)"
+                )
     finally:
         ctx.element = saved
+        if outermost:
+            ctx.deadline = 0.0
 
 
 def _numbers(function: str, items: list[Any]) -> list[Any]:
@@ -351,12 +363,14 @@ def _numbers(function: str, items: list[Any]) -> list[Any]:
 
 
 @_builtin("sum", pass_context=True, predicate=True)
-def sum_(ctx: Context, items: Any, predicate: Predicate | None = None) -> Any:
+def sum_(ctx: Context, items: Any, predicate: Predicate | None = None, *, limits: Limits) -> Any:
     """The sum of a list of numbers (or of ``predicate`` over it); nil items are skipped."""
     if predicate is None:
         numbers = _numbers("sum", _list("sum", items))
     else:
-        numbers = _numbers("sum", [result for _, result in _each(ctx, "sum", items, predicate)])
+        numbers = _numbers(
+            "sum", [result for _, result in _each(ctx, "sum", items, predicate, limits)]
+        )
     total = sum(numbers)
     return v.checked_int(total) if type(total) is int else v.checked_float(total)
 
@@ -418,56 +432,57 @@ def values(mapping: Any) -> list[Any]:
     return list(_map_arg("values", mapping).values())
 
 
-@_builtin("concat", sized=True)
-def concat(*lists: Any, limit: int) -> list[Any]:
+@_builtin("concat")
+def concat(*lists: Any, limits: Limits) -> list[Any]:
     """All the lists one after the other."""
     parts = [_list("concat", items) for items in lists]
     total = sum(len(part) for part in parts)
-    if total > limit:
-        raise LimitError(f"result too large: {total:,} items (the limit is {limit:,})")
+    v.check_total(total, "items", limits.max_size)
     return [item for part in parts for item in part]
 
 
 @_builtin("filter", pass_context=True, predicate=True)
-def filter_(ctx: Context, items: Any, predicate: Predicate) -> list[Any]:
+def filter_(ctx: Context, items: Any, predicate: Predicate, *, limits: Limits) -> list[Any]:
     """The items for which the predicate is true."""
-    return [item for item, keep in _each(ctx, "filter", items, predicate) if keep]
+    return [item for item, keep in _each(ctx, "filter", items, predicate, limits) if keep]
 
 
 @_builtin("map", pass_context=True, predicate=True)
-def map_(ctx: Context, items: Any, predicate: Predicate) -> list[Any]:
+def map_(ctx: Context, items: Any, predicate: Predicate, *, limits: Limits) -> list[Any]:
     """The predicate's value for each item."""
-    return [result for _, result in _each(ctx, "map", items, predicate)]
+    return [result for _, result in _each(ctx, "map", items, predicate, limits)]
 
 
 @_builtin("any", pass_context=True, predicate=True)
-def any_(ctx: Context, items: Any, predicate: Predicate) -> bool:
+def any_(ctx: Context, items: Any, predicate: Predicate, *, limits: Limits) -> bool:
     """True when the predicate holds for at least one item."""
-    return any(v.truthy(result) for _, result in _each(ctx, "any", items, predicate))
+    return any(v.truthy(result) for _, result in _each(ctx, "any", items, predicate, limits))
 
 
 @_builtin("all", pass_context=True, predicate=True)
-def all_(ctx: Context, items: Any, predicate: Predicate) -> bool:
+def all_(ctx: Context, items: Any, predicate: Predicate, *, limits: Limits) -> bool:
     """True when the predicate holds for every item (and for an empty list)."""
-    return all(v.truthy(result) for _, result in _each(ctx, "all", items, predicate))
+    return all(v.truthy(result) for _, result in _each(ctx, "all", items, predicate, limits))
 
 
 @_builtin("none", pass_context=True, predicate=True)
-def none_(ctx: Context, items: Any, predicate: Predicate) -> bool:
+def none_(ctx: Context, items: Any, predicate: Predicate, *, limits: Limits) -> bool:
     """True when the predicate holds for no item."""
-    return not any(v.truthy(result) for _, result in _each(ctx, "none", items, predicate))
+    return not any(v.truthy(result) for _, result in _each(ctx, "none", items, predicate, limits))
 
 
 @_builtin("count", pass_context=True, predicate=True)
-def count(ctx: Context, items: Any, predicate: Predicate) -> int:
+def count(ctx: Context, items: Any, predicate: Predicate, *, limits: Limits) -> int:
     """How many items the predicate holds for."""
-    return sum(1 for _, result in _each(ctx, "count", items, predicate) if v.truthy(result))
+    return sum(1 for _, result in _each(ctx, "count", items, predicate, limits) if v.truthy(result))
 
 
 @_builtin("find", pass_context=True, predicate=True)
-def find(ctx: Context, items: Any, predicate: Predicate) -> Any:
+def find(ctx: Context, items: Any, predicate: Predicate, *, limits: Limits) -> Any:
     """The first item the predicate holds for, or nil."""
-    return next((item for item, hit in _each(ctx, "find", items, predicate) if v.truthy(hit)), None)
+    return next(
+        (item for item, hit in _each(ctx, "find", items, predicate, limits) if v.truthy(hit)), None
+    )
 
 
 # ---- numbers ------------------------------------------------------------------------------
@@ -556,8 +571,8 @@ def split(text: Any, separator: Any) -> list[str]:
     return _text("split", text).split(separator)
 
 
-@_builtin("join", sized=True)
-def join(items: Any, separator: Any = "", *, limit: int) -> str:
+@_builtin("join")
+def join(items: Any, separator: Any = "", *, limits: Limits) -> str:
     """The strings of a list joined with ``separator``."""
     parts = _list("join", items)
     glue = _text("join", separator)
@@ -567,20 +582,23 @@ def join(items: Any, separator: Any = "", *, limit: int) -> str:
                 f"join() needs a list of strings, item {index} is {v.type_name(part)}"
             )
     total = sum(map(len, parts)) + len(glue) * max(len(parts) - 1, 0)
-    if total > limit:
-        raise LimitError(f"result too large: {total:,} characters (the limit is {limit:,})")
+    v.check_total(total, "characters", limits.max_size)
     return glue.join(parts)
 
 
-@_builtin("replace", sized=True)
-def replace(text: Any, old: Any, new: Any, *, limit: int) -> str:
+@_builtin("replace")
+def replace(text: Any, old: Any, new: Any, *, limits: Limits) -> str:
     """``text`` with every ``old`` replaced by ``new``."""
     subject, before, after = _text("replace", text), _text("replace", old), _text("replace", new)
     hits = subject.count(before) if before else len(subject) + 1
     total = len(subject) + hits * (len(after) - len(before))
-    if total > limit:
-        raise LimitError(f"result too large: {total:,} characters (the limit is {limit:,})")
+    v.check_total(total, "characters", limits.max_size)
     return subject.replace(before, after)
+
+
+def _shown(text: str, width: int = 40) -> str:
+    """``text`` quoted for an error message, cut short when long (it may come from a client)."""
+    return repr(text if len(text) <= width else text[:width] + "…")
 
 
 # ---- conversions --------------------------------------------------------------------------
@@ -598,7 +616,7 @@ def to_int(value: Any) -> int:
         try:
             return v.checked_int(int(value.strip().replace("_", "")))
         except ValueError:
-            raise EvaluationError(f"int(): {value!r} is not an integer") from None
+            raise EvaluationError(f"int(): {_shown(value)} is not an integer") from None
     raise _need("int", "a number or a string", value)
 
 
@@ -612,18 +630,20 @@ def to_float(value: Any) -> float:
         try:
             number = float(value.strip())
         except ValueError:
-            raise EvaluationError(f"float(): {value!r} is not a number") from None
+            raise EvaluationError(f"float(): {_shown(value)} is not a number") from None
         if not math.isfinite(number):
-            raise EvaluationError(f"float(): {value!r} is not a finite number")
+            raise EvaluationError(f"float(): {_shown(value)} is not a finite number")
         return number
     raise _need("float", "a number or a string", value)
 
 
-@_builtin("string", sized=True)
-def to_string(value: Any, *, limit: int) -> str:
+@_builtin("string")
+def to_string(value: Any, *, limits: Limits) -> str:
     """The value as text, rendered as templates render it (SPEC §4)."""
     kind = type(value)
-    return v.bounded_json(value, limit) if kind is list or kind is dict else v.render(value)
+    if kind is list or kind is dict:
+        return v.bounded_json(value, limits.max_size)
+    return v.render(value)
 
 
 _TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
@@ -637,7 +657,7 @@ def to_bool(value: Any) -> bool:
         word = value.strip().lower()
         if word in _TRUE_WORDS or word in _FALSE_WORDS:
             return word in _TRUE_WORDS
-        raise EvaluationError(f"bool(): {value!r} is not true/false, yes/no, on/off or 1/0")
+        raise EvaluationError(f"bool(): {_shown(value)} is not true/false, yes/no, on/off or 1/0")
     return v.truthy(value)
 
 
@@ -647,10 +667,10 @@ def type_of(value: Any) -> str:
     return v.type_name(value)
 
 
-@_builtin("json", sized=True)
-def json_(value: Any, *, limit: int) -> str:
+@_builtin("json")
+def json_(value: Any, *, limits: Limits) -> str:
     """Compact JSON, map keys in their stored order."""
-    return v.bounded_json(value, limit)
+    return v.bounded_json(value, limits.max_size)
 
 
 @_builtin("default")

@@ -68,11 +68,16 @@ def _invalid(op: str, left: Any, right: Any, hint: str = "") -> EvaluationError:
     return EvaluationError(f"invalid operation: {type_name(left)} {op} {type_name(right)}{hint}")
 
 
+def check_total(total: int, unit: str, limit: int) -> None:
+    """Refuse to build a result of ``total`` characters or items when it passes ``limit``."""
+    if total > limit:
+        raise LimitError(f"result too large: {total:,} {unit} (the limit is {limit:,})")
+
+
 def check_size(value: Any, limit: int) -> Any:
     """``value`` unchanged, unless it is a string or list longer than ``limit``."""
-    if type(value) in (str, list) and len(value) > limit:
-        unit = "characters" if type(value) is str else "items"
-        raise LimitError(f"result too large: {len(value):,} {unit} (the limit is {limit:,})")
+    if type(value) in (str, list):
+        check_total(len(value), "characters" if type(value) is str else "items", limit)
     return value
 
 
@@ -116,11 +121,8 @@ def multiply(left: Any, right: Any, limit: int) -> Any:
         return checked_float(left * right)
     for seq, count in ((left, right), (right, left)):
         if type(seq) in (str, list) and type(count) is int:
-            if len(seq) * max(count, 0) > limit:
-                unit = "characters" if type(seq) is str else "items"
-                raise LimitError(
-                    f"result too large: {len(seq) * count:,} {unit} (the limit is {limit:,})"
-                )
+            unit = "characters" if type(seq) is str else "items"
+            check_total(len(seq) * max(count, 0), unit, limit)
             return seq * count
     raise _invalid("*", left, right)
 

@@ -180,6 +180,33 @@ def test_catastrophic_regex_is_a_limit_error(subject: str, pattern: str) -> None
     assert error.message == "regular expression took longer than 0.25 s"
 
 
+QUICK_PREDICATES = Engine(limits=Limits(predicate_timeout=0.05))
+LONG = "split('a' * 100000, '')"
+
+
+@pytest.mark.parametrize(
+    ("source", "failing_call"),
+    [
+        (f"count({LONG}, count({LONG}, # == 'a') > 0)", "count"),
+        (f"any({LONG}, all({LONG}, # != 'b') && false)", "all"),
+        (f"map({LONG}, filter({LONG}, # matches 'a+'))", "filter"),
+    ],
+    ids=["nested-count", "nested-any-all", "regex-inside-nested-predicates"],
+)
+def test_nested_predicates_end_at_the_predicate_timeout(source: str, failing_call: str) -> None:
+    with pytest.raises(LimitError) as caught:
+        QUICK_PREDICATES.evaluate(source)
+    assert caught.value.message == f"{failing_call}() took longer than 0.05 s (predicate_timeout)"
+    context = Context()
+    with pytest.raises(LimitError):
+        QUICK_PREDICATES.evaluate(source, context)
+    assert (context.deadline, context.element) == (0.0, None)  # the next call starts afresh
+
+
+def test_predicates_within_the_timeout_run_to_the_end() -> None:
+    assert QUICK_PREDICATES.evaluate("count(split('a' * 1000, ''), # == 'a')") == 1000
+
+
 def test_long_regex_is_a_limit_error() -> None:
     error = _raises(LimitError, "'a' matches '" + "a" * 1001 + "'")
     assert error.message == "regular expression too long: 1,001 characters (the limit is 1,000)"
