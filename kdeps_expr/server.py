@@ -77,6 +77,7 @@ DEFAULT_PORT = 3000
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_WORKER_THREADS = 16
 HEALTH_PATH = "/health"
+HEALTH_METHODS = ("GET", "HEAD")
 ACTIONS_PREFIX = "/actions/"
 ACTION_METHODS = ("GET", "POST")
 
@@ -325,6 +326,12 @@ def _error(
     return JSONResponse(error_body(status, message, request), status, headers)
 
 
+def _not_allowed(method: str, path: str, allowed: Iterable[str]) -> _ClientError:
+    shown = ", ".join(allowed)
+    message = f"method {method} is not allowed for {path}; allowed: {shown}"
+    return _ClientError(405, message, {"Allow": shown})
+
+
 class _App:
     """The request pipeline: route, read and parse the body, run, write the session back."""
 
@@ -341,10 +348,9 @@ class _App:
             methods = self.table.setdefault(route.path, {})
             for method in route.methods:
                 methods.setdefault(method.upper(), route.action_id)
-        cookie = f"; Max-Age={math.ceil(options.session_ttl)}; Path=/; HttpOnly; SameSite=Lax" + (
-            "; Secure" if options.secure_cookie else ""
-        )
-        self.cookie_attributes = cookie
+        secure = "; Secure" if options.secure_cookie else ""
+        max_age = math.ceil(options.session_ttl)
+        self.cookie_attributes = f"; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax{secure}"
         self.handler: Handler | None = None
         self.workers: _Workers | None = None
 
@@ -387,23 +393,14 @@ class _App:
             raise _ClientError(404, f"no route for {path}")
         target = methods.get(method)
         if target is None:
-            allowed = ", ".join(methods)
-            raise _ClientError(
-                405,
-                f"method {method} is not allowed for {path}; allowed: {allowed}",
-                {"Allow": allowed},
-            )
+            raise _not_allowed(method, path, methods)
         return target
 
     async def respond(self, http: HttpRequest, request_id: str) -> JSONResponse:
         path: str = http.scope["path"]
         if path == HEALTH_PATH:
-            if http.method not in ("GET", "HEAD"):
-                raise _ClientError(
-                    405,
-                    f"method {http.method} is not allowed for {path}; allowed: GET",
-                    {"Allow": "GET"},
-                )
+            if http.method not in HEALTH_METHODS:
+                raise _not_allowed(http.method, path, HEALTH_METHODS)
             return JSONResponse({"status": "ok"})
         action_id = self.resolve(path, http.method)
         request = Request(

@@ -196,7 +196,13 @@ def test_actions_endpoint(client: TestClient, runner: FakeRunner, method: str) -
             "method PUT is not allowed for /actions/echo; allowed: GET, POST",
             "GET, POST",
         ),
-        ("POST", "/health", 405, "method POST is not allowed for /health; allowed: GET", "GET"),
+        (
+            "POST",
+            "/health",
+            405,
+            "method POST is not allowed for /health; allowed: GET, HEAD",
+            "GET, HEAD",
+        ),
     ],
     ids=[
         "unknown",
