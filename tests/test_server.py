@@ -30,6 +30,7 @@ from kdeps_expr.context import Request, SessionState, new_session_id
 from kdeps_expr.errors import WorkflowError
 from kdeps_expr.runner import Response
 from kdeps_expr.server import ServerOptions, bind, create_app, valid_session_id
+from kdeps_expr.sessions import Snapshot
 
 with warnings.catch_warnings():
     # Starlette 1.x nudges towards httpx2; the httpx it still supports is what we install.
@@ -74,9 +75,7 @@ class FakeRunner:
         data = {"query": dict(request.query), "body": request.body, "ip": request.ip}
         return Response(200, {"success": True, "data": data, "meta": meta}, {"X-Extra": "1"})
 
-    def _load(self, session_id: str | None) -> Any:
-        from kdeps_expr.sessions.base import Snapshot
-
+    def _load(self, session_id: str | None) -> Snapshot | None:
         data = self.sessions.get(session_id or "")
         return None if data is None else Snapshot(dict(data), 1, 0.0)
 
