@@ -5,10 +5,8 @@ a process that crashes or is killed loses nothing it committed; a power cut can 
 last commits before a checkpoint but never corrupts the file. Every write is one
 autocommit statement (the version check is part of its ``WHERE``), so no transaction is
 ever held open while a request runs and two requests on different sessions only queue
-for the few microseconds SQLite's single writer needs. Within one process, writers take
-turns on a lock before entering SQLite: SQLite's own busy handler polls with sleeps of a
-millisecond or more, which would make a request that meets a purge batch wait far longer
-than the batch. Between processes the busy timeout still applies.
+for the microseconds SQLite's single writer needs; a writer that finds the file locked
+waits through SQLite's busy handler, up to ``BUSY_TIMEOUT``.
 
 Connections are pooled: a thread borrows one for a single statement and gives it back.
 """
@@ -17,7 +15,6 @@ from __future__ import annotations
 
 import queue
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,7 +103,6 @@ class SqliteStore(SessionStore):
         self.path = Path(path)
         self._pool: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._all: list[sqlite3.Connection] = []
-        self._write_lock = threading.Lock()
         self._closed = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -143,7 +139,7 @@ class SqliteStore(SessionStore):
 
     def _write(self, sql: str, params: dict[str, Any]) -> tuple[list[Any], int]:
         """Run one write statement; its rows (all read, which commits) and its row count."""
-        with self._connection() as connection, self._write_lock:
+        with self._connection() as connection:
             cursor = connection.execute(sql, params)
             return cursor.fetchall(), cursor.rowcount
 
