@@ -326,6 +326,38 @@ def _error(
     return JSONResponse(error_body(status, message, request), status, headers)
 
 
+class _SessionTurns:
+    """Requests that carry the same session id run one after another in this process.
+
+    They would race anyway: each reads the session and writes it at the end, and every
+    write but one would conflict and run its request again (``sessions.transact``). Taking
+    turns here spends no work on re-runs and leaves only the racing between processes to
+    the store's optimistic versions. Requests on different sessions, and requests without
+    a session id, never wait for each other. Used only from the event loop's thread.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def turn(self, session_id: str | None) -> AsyncIterator[None]:
+        """Wait for the requests on ``session_id`` that came first; ``None`` never waits."""
+        if session_id is None:
+            yield
+            return
+        lock, waiting = self._locks.get(session_id) or (asyncio.Lock(), 0)
+        self._locks[session_id] = (lock, waiting + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, waiting = self._locks[session_id]
+            if waiting == 1:
+                del self._locks[session_id]
+            else:
+                self._locks[session_id] = (lock, waiting - 1)
+
+
 def _not_allowed(method: str, path: str, allowed: Iterable[str]) -> _ClientError:
     shown = ", ".join(allowed)
     message = f"method {method} is not allowed for {path}; allowed: {shown}"
@@ -353,6 +385,7 @@ class _App:
         self.cookie_attributes = f"; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax{secure}"
         self.handler: Handler | None = None
         self.workers: _Workers | None = None
+        self.sessions = _SessionTurns()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point: every path and every method lands here."""
@@ -416,9 +449,10 @@ class _App:
             http.headers.get(SESSION_HEADER)
         )
         assert self.handler is not None and self.workers is not None, "the app has not started"
-        result = await self.workers.run(
-            functools.partial(self.handler.handle, request, action_id, session_id)
-        )
+        async with self.sessions.turn(session_id):
+            result = await self.workers.run(
+                functools.partial(self.handler.handle, request, action_id, session_id)
+            )
         headers = dict(result.headers)
         if result.session_id is not None:
             headers[SESSION_HEADER] = result.session_id

@@ -56,6 +56,9 @@ class FakeRunner:
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[Request, str | None, str | None]] = field(default_factory=list)
     barrier: threading.Barrier | None = None
+    running: dict[str | None, int] = field(default_factory=dict)
+    most_at_once: dict[str | None, int] = field(default_factory=dict)
+    guard: threading.Lock = field(default_factory=threading.Lock)
 
     def handle(
         self, request: Request, action_id: str | None = None, session_id: str | None = None
@@ -67,6 +70,8 @@ class FakeRunner:
         if action_id == "wait":
             assert self.barrier is not None
             self.barrier.wait()
+        if action_id == "slow":
+            self._slowly(session_id)
         if action_id == "count":
             state = SessionState(session_id=session_id, load=lambda: self._load(session_id))
             state.set("visits", (state.get("visits") or 0) + 1)
@@ -74,6 +79,18 @@ class FakeRunner:
             return Response(200, {"success": True, "data": state.data, "meta": meta}, {}, state.id)
         data = {"query": dict(request.query), "body": request.body, "ip": request.ip}
         return Response(200, {"success": True, "data": data, "meta": meta}, {"X-Extra": "1"})
+
+    def _slowly(self, session_id: str | None) -> None:
+        """Take 50 ms, noting how many requests ran at once: on ``session_id``, and in all."""
+        keys = (session_id, "*")
+        with self.guard:
+            for key in keys:
+                self.running[key] = self.running.get(key, 0) + 1
+                self.most_at_once[key] = max(self.most_at_once.get(key, 0), self.running[key])
+        time.sleep(0.05)
+        with self.guard:
+            for key in keys:
+                self.running[key] -= 1
 
     def _load(self, session_id: str | None) -> Snapshot | None:
         data = self.sessions.get(session_id or "")
@@ -86,6 +103,7 @@ ROUTES = [
     FakeRoute("/api/count", ("GET",), "echo"),
     FakeRoute("/api/crash", ("GET",), "crash"),
     FakeRoute("/api/wait", ("POST",), "wait"),
+    FakeRoute("/api/slow", ("POST",), "slow"),
 ]
 
 
@@ -618,3 +636,17 @@ def test_serve_reports_a_bad_setting_without_a_traceback(
     assert main(["serve", str(workflow)]) == 1
     error = capsys.readouterr().err
     assert error == "settings.apiServer.portNum must be 0 to 65535, got 99999\n"
+
+
+def test_requests_on_one_session_take_turns(runner: FakeRunner) -> None:
+    shared, others = new_session_id(), [new_session_id() for _ in range(4)]
+    ids = [shared] * 4 + others
+    with live_server(make_app(runner)) as url, ThreadPoolExecutor(len(ids)) as pool:
+        posts = [
+            pool.submit(httpx.post, f"{url}/api/slow", headers={"X-Session-ID": i}, timeout=10)
+            for i in ids
+        ]
+        assert [post.result().status_code for post in posts] == [200] * len(ids)
+    assert runner.most_at_once[shared] == 1
+    assert all(runner.most_at_once[i] == 1 for i in others)
+    assert runner.most_at_once["*"] >= 2, "requests on different sessions ran in parallel"
