@@ -192,13 +192,6 @@ class Engine:
         """Compile (cached) and evaluate ``source``."""
         return self.compile(source)(context)
 
-    def strip_block(self, text: str) -> tuple[str, int]:
-        """An always-expression entry without an optional outer ``{{ }}``: (source, offset)."""
-        block = templates.split(text, self.delimiters).single_block(text)
-        if block is None:
-            return text, 0
-        return text[block.inner_start : block.inner_end], block.inner_start
-
     def compile_entry(self, text: str) -> Expression:
         """Compile an always-expression entry (SPEC §5); errors point into ``text``."""
         block = templates.split(text, self.delimiters).single_block(text)
