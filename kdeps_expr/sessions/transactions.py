@@ -60,7 +60,7 @@ def transact(
     """
     for attempt in range(attempts):
         if attempt:
-            time.sleep(random.uniform(0, min(BACKOFF_MAX, BACKOFF_FIRST * 2**attempt)))
+            time.sleep(random.uniform(0, min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (attempt - 1))))
         state = context.SessionState(
             session_id=session_id,
             load=lambda: None if session_id is None else store.load(session_id),
