@@ -29,7 +29,7 @@ from kdeps_expr.sessions import (
 )
 from kdeps_expr.sessions.codec import json_problem
 
-TTL = 0.4
+TTL = 0.8
 """The ttl of expiry tests: short, because Redis ages keys on the real clock."""
 
 ROOT = Path(__file__).resolve().parent.parent
