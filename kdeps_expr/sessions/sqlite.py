@@ -1,8 +1,8 @@
 """The ``sqlite`` session store: one SQLite file, shared by every process that opens it.
 
 The file is in WAL mode, so readers never wait for a writer, with ``synchronous=NORMAL``:
-a process that crashes or is killed loses nothing it committed; a power cut can lose the
-last commits before a checkpoint but never corrupts the file. Every write is one
+a process that crashes or is killed loses nothing it committed; a power cut or operating
+system crash can roll back the latest commits but never corrupts the file. Every write is one
 autocommit statement (the version check is part of its ``WHERE``), so no transaction is
 ever held open while a request runs and two requests on different sessions only queue
 for the microseconds SQLite's single writer needs; a writer that finds the file locked
