@@ -84,16 +84,19 @@ def _pattern(text: str) -> Any:
         raise EvaluationError(f"invalid regular expression {text!r}: {exc}") from None
 
 
-def check_size(source: str, limits: Limits) -> None:
-    """Refuse a source longer than the limit, or one whose brackets nest too deep."""
-    if len(source) > limits.max_source:
+def check_size(source: str, limits: Limits, start: int = 0, end: int | None = None) -> None:
+    """Refuse ``source[start:end]`` when longer than the limit or when its brackets nest too
+    deep; checked before parsing, so hostile input costs one linear scan."""
+    end = len(source) if end is None else end
+    if end - start > limits.max_source:
         raise LimitError(
-            f"expression too long: {len(source):,} characters (the limit is {limits.max_source:,})"
+            f"expression too long: {end - start:,} characters (the limit is {limits.max_source:,})"
         )
     depth = 0
     quote = ""
     escaped = False
-    for offset, char in enumerate(source):
+    for offset in range(start, end):
+        char = source[offset]
         if quote:
             if escaped:
                 escaped = False

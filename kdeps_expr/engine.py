@@ -177,7 +177,7 @@ class Engine:
         return self._compile_cached(source, start, len(source) if end is None else end)
 
     def _compile(self, source: str, start: int, end: int) -> Expression:
-        check_size(source[start:end], self.limits)
+        check_size(source, self.limits, start, end)
         try:
             node = parse(source, start, end)
         except ExprSyntaxError as exc:

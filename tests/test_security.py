@@ -86,8 +86,11 @@ def test_nesting_limit_boundary() -> None:
 
 
 def test_deep_nesting_in_template() -> None:
-    with pytest.raises(LimitError):
+    with pytest.raises(LimitError) as caught:
         ENGINE.render("x {{ " + "(" * DEEP + "1" + ")" * DEEP + " }}")
+    error = caught.value
+    # The caret is on the 101st bracket, counted from the start of the template text.
+    assert (error.line, error.column, error.offset) == (1, 106, 105)
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
