@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import json
 import math
 import sys
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
-from .context import Context, Request, SessionState, utc_timestamp
+from .context import Context, Request, SessionState, request_json, utc_timestamp
 from .engine import Engine
 from .errors import ExprError
 from .lint import check_resources
@@ -69,9 +70,11 @@ def _pairs(option: str, items: Sequence[str]) -> dict[str, str]:
 def _json_value(option: str, text: str) -> Any:
     """A JSON option value, parsed; integers stay integers."""
     try:
-        return json.loads(text)
+        return request_json(text)
     except json.JSONDecodeError as exc:
         raise _UsageError(f"{option} is not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except ValueError as exc:
+        raise _UsageError(f"{option} is not valid JSON ({exc})") from None
 
 
 def _json_pairs(option: str, items: Sequence[str]) -> dict[str, Any]:
@@ -430,7 +433,12 @@ def _port(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 success, 1 error, 2 usage)."""
+    """Run the command line; returns the exit status (0 success, 1 error, 2 usage, 70 bug)."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            # Text no terminal can take (a lone surrogate in a session another program
+            # stored) prints as its \uXXXX escape instead of ending in a traceback.
+            stream.reconfigure(errors="backslashreplace")
     parser = _parser()
     args = parser.parse_args(argv)
     command: Command = args.handler
@@ -443,6 +451,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug of ours: one line for the user, never a traceback
+        print(f"kdeps-expr: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 70
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,7 @@ compiled expressions hold no per-call state, so one Engine serves many threads.
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
@@ -28,6 +29,22 @@ def utc_timestamp(moment: datetime | None = None) -> str:
     """UTC RFC 3339 with seconds and ``Z``: ``2026-11-25T17:14:03Z``."""
     moment = moment or datetime.now(UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def request_json(data: str | bytes) -> Any:
+    """JSON as a client may send it: ``NaN``/``Infinity`` and lone surrogates (``"\\ud800"``)
+    are refused with ``ValueError``, since no expression value, store or response holds them."""
+    value = json.loads(data, parse_constant=_refuse_constant)
+    if ("\\u" in data) if isinstance(data, str) else (b"\\u" in data):
+        try:
+            json.dumps(value, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            raise ValueError("a \\u escape is half of a surrogate pair, not a character") from None
+    return value
 
 
 def _lower_keys(headers: Mapping[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import math
 import queue
@@ -58,7 +57,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .context import Request
+from .context import Request, request_json
 from .errors import ExprError, WorkflowError
 from .runner import Response, Runner, error_body
 from .sessions import Cleaner, SessionStore
@@ -201,13 +200,9 @@ def _headers(headers: Headers) -> dict[str, str]:
     return merged
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _parse_json(body: bytes) -> Any:
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        return request_json(body)
     except UnicodeDecodeError as exc:
         raise _ClientError(400, "malformed JSON body: not UTF-8") from exc
     except RecursionError as exc:

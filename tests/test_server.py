@@ -303,8 +303,14 @@ def test_empty_body_is_none_whatever_its_type(client: TestClient, runner: FakeRu
             "malformed JSON body: Expecting property name enclosed in double quotes: "
             "line 1 column 2 (char 1)",
         ),
-        ("[NaN]", "application/json", 400, "malformed JSON body: NaN is not valid JSON"),
+        ("[NaN]", "application/json", 400, "malformed JSON body: NaN is not a JSON number"),
         (b'"\xff"', "application/json", 400, "malformed JSON body: not UTF-8"),
+        (
+            '{"sku": "\\ud800"}',
+            "application/json",
+            400,
+            "malformed JSON body: a \\u escape is half of a surrogate pair, not a character",
+        ),
         (b"a=\xff", "application/x-www-form-urlencoded", 400, "malformed form body: not UTF-8"),
         (
             "--x",
@@ -332,6 +338,7 @@ def test_empty_body_is_none_whatever_its_type(client: TestClient, runner: FakeRu
         "json-syntax",
         "json-nan",
         "json-utf8",
+        "json-lone-surrogate",
         "form-utf8",
         "multipart",
         "text",

@@ -1,0 +1,152 @@
+"""``kdeps-expr eval`` and ``kdeps-expr render``: options, output and errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from kdeps_expr.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Exit status, stdout and stderr of one command line."""
+    try:
+        status = main(list(argv))
+    except SystemExit as exit_:
+        status = int(exit_.code or 0)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdout"),
+    [
+        (["eval", "1 + 2"], "3\n"),
+        (["eval", "7 / 2"], "3.5\n"),
+        (["eval", "2.0"], "2.0\n"),
+        (["eval", "[1, 2.0, nil, true]"], "[1, 2.0, null, true]\n"),
+        (["eval", "{b: 1, a: 'x'}"], '{"b": 1, "a": "x"}\n'),
+        (["eval", "get('name')", "--query", "name=Ada"], '"Ada"\n'),
+        (["eval", "get('name')", "--query=name=Ada"], '"Ada"\n'),
+        (["eval", "get('q')", "--query", "q=a=b"], '"a=b"\n'),
+        (["eval", "get('x-token')", "--header", "X-Token=t1"], '"t1"\n'),
+        (["eval", "get('item').price", "--body", '{"item": {"price": 4}}'], "4\n"),
+        (["eval", "get('n', 'session') + 1", "--session", "n=41"], "42\n"),
+        (["eval", "get('tags', 'memory')", "--memory", 'tags=["a"]'], '["a"]\n'),
+        (["eval", "--", "-1 + 2"], "1\n"),
+        (["eval", "--query", "a=xy", "--", "-len(get('a'))"], "-2\n"),
+        (["render", "Hi {{ get('n') }}!", "--query", "n=Bo"], "Hi Bo!\n"),
+        (["render", "{{ [1, 2.0] }}"], "[1, 2.0]\n"),
+        (["render", "a {{ [1, 2.0] }}"], "a [1,2.0]\n"),
+        (["render", "{{ 2.0 }} and {{ nil }}."], "2 and .\n"),
+        (["render", r"\{{ x }}"], "{{ x }}\n"),
+    ],
+    ids=[
+        "int",
+        "division-float",
+        "float-stays-float",
+        "list-json",
+        "map-order-kept",
+        "query",
+        "option-equals-form",
+        "value-with-equals",
+        "header-case-insensitive",
+        "json-body",
+        "session",
+        "memory",
+        "double-dash-ends-options",
+        "options-then-double-dash",
+        "render-text",
+        "render-native-list",
+        "render-list-in-text",
+        "render-rules",
+        "render-escape",
+    ],
+)
+def test_output(capsys: pytest.CaptureFixture[str], argv: list[str], stdout: str) -> None:
+    assert run(capsys, *argv) == (0, stdout, "")
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdout"),
+    [
+        (
+            ["eval", "set('visits', get('visits', 'session') + 1, 'session')", "--state"],
+            '{"value": 1, "session": {"visits": 1}, "memory": {}}\n',
+        ),
+        (
+            ["eval", "set('x', 2) * 2", "--session", "k=true", "--state"],
+            '{"value": 4, "session": {"k": true}, "memory": {"x": 2}}\n',
+        ),
+        (
+            ["render", "{{ clear('session') }}done", "--session", "k=1", "--state"],
+            '{"value": "done", "session": {}, "memory": {}}\n',
+        ),
+    ],
+    ids=["session-write", "memory-write", "render-clear"],
+)
+def test_state_shows_what_set_did(
+    capsys: pytest.CaptureFixture[str], argv: list[str], stdout: str
+) -> None:
+    assert run(capsys, *argv) == (0, stdout, "")
+
+
+@pytest.mark.parametrize(
+    ("argv", "stderr"),
+    [
+        (["eval", "1 +"], "unexpected end of expression (1:4)\n | 1 +\n | ...^\n"),
+        (
+            ["eval", "lenn('a')"],
+            "unknown function lenn (did you mean 'len'?) (1:1)\n | lenn('a')\n | ^\n",
+        ),
+        (["eval", "1 / 0"], "division by zero (1:3)\n | 1 / 0\n | ..^\n"),
+        (["render", "x {{ y"], "unclosed '{{' (1:3)\n | x {{ y\n | ..^\n"),
+    ],
+    ids=["syntax", "unknown-function", "evaluation", "template"],
+)
+def test_errors_print_the_caret_and_exit_1(
+    capsys: pytest.CaptureFixture[str], argv: list[str], stderr: str
+) -> None:
+    assert run(capsys, *argv) == (1, "", stderr)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["eval", "1", "--query", "novalue"], "--query expects KEY=VALUE, got 'novalue'"),
+        (
+            ["eval", "1", "--body", "{bad"],
+            "--body is not valid JSON (Expecting property name enclosed in double quotes "
+            "at column 2)",
+        ),
+        (
+            ["eval", "1", "--session", "k=nope"],
+            "--session k is not valid JSON (Expecting value at column 1)",
+        ),
+    ],
+    ids=["pair-without-equals", "bad-body", "bad-session-json"],
+)
+def test_usage_errors_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    status, out, err = run(capsys, *argv)
+    assert (status, out) == (2, "")
+    assert err.endswith(f"kdeps-expr: error: {message}\n")
+
+
+def test_a_lone_surrogate_is_refused_at_the_door() -> None:
+    """``"\\ud800"`` names no character: no store or response could hold it (no traceback)."""
+    command = ["render", "<{{ get('s') }}>", "--body", '{"s": "\\ud800"}']
+    result = subprocess.run(
+        [sys.executable, "-m", "kdeps_expr.cli", *command],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.endswith(
+        "kdeps-expr: error: --body is not valid JSON "
+        "(a \\u escape is half of a surrogate pair, not a character)\n"
+    )
