@@ -132,6 +132,10 @@ class Compiler:
         self._measure(node)
         return self._compile(node, in_predicate=False)
 
+    def is_constant(self, run: Closure) -> bool:
+        """True when ``run`` (made by this compiler) returns a value fixed at compile time."""
+        return run in self._constants
+
     # ---- limits and errors ----------------------------------------------------------------
 
     def _measure(self, root: n.Node) -> None:
@@ -344,22 +348,20 @@ class Compiler:
     def _conditional(self, node: n.Conditional, in_predicate: bool) -> Closure:
         test = self._compile(node.test, in_predicate)
         otherwise = self._compile(node.otherwise, in_predicate)
+        then = test if node.then is None else self._compile(node.then, in_predicate)
+        if test in self._constants:  # a constant condition: only one branch can ever run
+            return then if self._constants[test] else otherwise
         if node.then is None:
 
             def run(ctx: Context) -> Any:
                 value = test(ctx)
                 return value if value else otherwise(ctx)
 
-            return self._fold(run, test, otherwise)
-        then = self._compile(node.then, in_predicate)
+            return run
         if then in self._constants and otherwise in self._constants:
             yes, no = self._constants[then], self._constants[otherwise]
-            return self._fold(lambda ctx: yes if test(ctx) else no, test)
-
-        def run_full(ctx: Context) -> Any:
-            return then(ctx) if test(ctx) else otherwise(ctx)
-
-        return self._fold(run_full, test, then, otherwise)
+            return lambda ctx: yes if test(ctx) else no
+        return lambda ctx: then(ctx) if test(ctx) else otherwise(ctx)
 
     # ---- access -----------------------------------------------------------------------------
 

@@ -27,15 +27,21 @@ _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
 
 
 class Expression:
-    """A compiled expression: call it with a :class:`Context` to evaluate it."""
+    """A compiled expression: call it with a :class:`Context` to evaluate it.
 
-    __slots__ = ("_run", "end", "node", "source", "start")
+    ``constant`` is true when constant folding computed the value at compile time.
+    """
 
-    def __init__(self, source: str, node: n.Node, run: Closure, start: int, end: int) -> None:
+    __slots__ = ("_run", "constant", "end", "node", "source", "start")
+
+    def __init__(
+        self, source: str, node: n.Node, run: Closure, start: int, end: int, constant: bool
+    ) -> None:
         self.source = source
         self.node = node
         self.start = start
         self.end = end
+        self.constant = constant
         self._run = run
 
     @property
@@ -185,8 +191,9 @@ class Engine:
         return self._build(source, node, start, end)
 
     def _build(self, source: str, node: n.Node, start: int, end: int) -> Expression:
-        run = Compiler(self.functions, self.limits, source).compile(node)
-        return Expression(source, node, run, start, end)
+        compiler = Compiler(self.functions, self.limits, source)
+        run = compiler.compile(node)
+        return Expression(source, node, run, start, end, compiler.is_constant(run))
 
     def evaluate(self, source: str, context: Context | None = None) -> Any:
         """Compile (cached) and evaluate ``source``."""

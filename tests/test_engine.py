@@ -1,0 +1,93 @@
+"""The Engine as an owner of configuration: its LRU of compiled code, constant folding,
+user functions and delimiters."""
+
+from __future__ import annotations
+
+import pytest
+
+from kdeps_expr import Context, Engine, ExprSyntaxError, Request
+
+
+def test_compiled_expressions_are_cached_by_source() -> None:
+    engine = Engine()
+    first = engine.compile("get('a') + 1")
+    assert engine.compile("get('a') + 1") is first
+    assert engine.compile("get('a')  + 1") is not first
+
+
+def test_the_cache_is_bounded() -> None:
+    engine = Engine(cache_size=2)
+    first = engine.compile("1 + get('x')")
+    engine.compile("2 + get('x')")
+    engine.compile("3 + get('x')")  # pushes the least recently used one out
+    assert engine.compile("1 + get('x')") is not first
+
+
+def test_templates_are_cached_too() -> None:
+    engine = Engine()
+    assert engine.compile_template("Hi {{ get('n') }}") is engine.compile_template(
+        "Hi {{ get('n') }}"
+    )
+
+
+def test_registering_a_function_clears_what_was_compiled_with_the_old_set() -> None:
+    engine = Engine()
+    with pytest.raises(ExprSyntaxError):
+        engine.compile("double(2)")
+    engine.register("double", lambda x: x * 2)
+    assert engine.evaluate("double(2)") == 4
+    engine.register("len", lambda x: -1)  # a user function may replace a built-in
+    assert engine.evaluate("len('abc')") == -1
+
+
+@pytest.mark.parametrize(
+    ("source", "constant", "value"),
+    [
+        ("1 + 2 * 3", True, 7),
+        ("len('abc') * 2", True, 6),
+        ("'a' in ['a', 'b'] ? upper('yes') : 'no'", True, "YES"),
+        ("true ? 1 : get('x')", True, 1),
+        ("[1, 2]", False, [1, 2]),
+        ("{a: 1}.a", False, 1),
+        ("get('x') + 1", False, 2),
+        ("1 / 0 > 1 ? 1 : 2", False, None),
+    ],
+    ids=[
+        "arithmetic",
+        "pure-builtin",
+        "membership-and-ternary",
+        "dead-branch",
+        "lists-are-built-fresh",
+        "maps-are-built-fresh",
+        "request-dependent",
+        "failing-subtree-fails-at-run-time",
+    ],
+)
+def test_constant_subexpressions_fold_at_compile_time(
+    source: str, constant: bool, value: object
+) -> None:
+    expression = Engine().compile(source)
+    assert expression.constant is constant
+    if value is not None:
+        assert expression(Context(Request(query={"x": 1}))) == value
+
+
+def test_folded_lists_are_never_shared_between_evaluations() -> None:
+    expression = Engine().compile("[1, 2]")
+    first = expression()
+    first.append(3)
+    assert expression() == [1, 2]
+
+
+def test_delimiters_are_per_engine() -> None:
+    assert Engine().render("<< 1 + 1 >> {{ 2 }}") == "2 2"
+    assert Engine(delimiters=("{{",)).render("<< 1 + 1 >> {{ 2 }}") == "<< 1 + 1 >> 2"
+    assert Engine(delimiters=("<<",)).render("<< 1 + 1 >> {{ 2 }}") == "2 {{ 2 }}"
+
+
+def test_an_unknown_delimiter_is_refused() -> None:
+    with pytest.raises(ExprSyntaxError) as caught:
+        Engine(delimiters=("[[",))
+    assert (
+        caught.value.message == "unknown template delimiter '[['; the delimiters are '{{' and '<<'"
+    )
