@@ -9,6 +9,7 @@ the node's position on it (``try`` costs nothing in CPython 3.11 until something
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping
 from functools import lru_cache, partial
 from typing import Any
@@ -27,6 +28,11 @@ Closure = Callable[[Context], Any]
 _SCALARS = (type(None), bool, int, float, str)
 _INT_MIN, _INT_MAX = -(1 << v.INT_BITS), (1 << v.INT_BITS) - 1
 _COMPARE = frozenset({"<", "<=", ">", ">="})
+_INTEGER_FAST: dict[str, Callable[[int, int], int]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+}
 _STRING_TESTS = frozenset({"contains", "startsWith", "endsWith"})
 
 
@@ -53,7 +59,17 @@ _SHORT_CIRCUIT: dict[str, Callable[[Closure, Closure], Closure]] = {
 }
 
 
-def _equal(left: Closure, right: Closure) -> Closure:
+def _equal(left: Closure, right: Closure, constant: Any) -> Closure:
+    """``==`` with a fast path for two scalars of one type (``get('role') == 'admin'``)."""
+    if type(constant) in _SCALARS:
+        kind = type(constant)
+
+        def run_constant(ctx: Context) -> bool:
+            a = left(ctx)
+            return bool(a == constant) if type(a) is kind else v.equal(a, constant)
+
+        return run_constant
+
     def run(ctx: Context) -> bool:
         a = left(ctx)
         b = right(ctx)
@@ -62,11 +78,6 @@ def _equal(left: Closure, right: Closure) -> Closure:
         return v.equal(a, b)
 
     return run
-
-
-def _not_equal(left: Closure, right: Closure) -> Closure:
-    equal = _equal(left, right)
-    return lambda ctx: not equal(ctx)
 
 
 def _fail(exc: EvaluationError, source: str, pos: int) -> EvaluationError:
@@ -232,16 +243,15 @@ class Compiler:
 
     def _operator(self, op: str, left: Closure, right: Closure, pos: int) -> Closure:
         """A closure applying a value operator (values.py) to both operands."""
-        if op == "+":
-            return self._plus(left, right, pos)
-        if op == "==":
-            return _equal(left, right)
-        if op == "!=":
-            return _not_equal(left, right)
+        constant = self._constants.get(right, _VARIABLE)
+        if op in _INTEGER_FAST:
+            return self._arithmetic(op, left, right, constant, pos)
+        if op in ("==", "!="):
+            equal = _equal(left, right, constant)
+            return equal if op == "==" else lambda ctx: not equal(ctx)
         negated = op.startswith("not ")
         apply = self._operation(op.removeprefix("not "))
         source = self.source
-        constant = self._constants.get(right, _VARIABLE)
         if constant is not _VARIABLE and not negated:
 
             def run_constant(ctx: Context) -> Any:
@@ -264,18 +274,21 @@ class Compiler:
 
         return run
 
-    def _plus(self, left: Closure, right: Closure, pos: int) -> Closure:
-        """``+`` with a fast path for small integers (``get('visits', 'session') + 1``)."""
-        source, limit = self.source, self.limits.max_size
-        constant = self._constants.get(right, _VARIABLE)
+    def _arithmetic(
+        self, op: str, left: Closure, right: Closure, constant: Any, pos: int
+    ) -> Closure:
+        """``+ - *`` with a fast path for integers whose result stays within 64 bits."""
+        fast, apply, source = _INTEGER_FAST[op], self._operation(op), self.source
         if type(constant) is int:
 
             def run_constant(ctx: Context) -> Any:
                 a = left(ctx)
-                if type(a) is int and _INT_MIN <= a + constant <= _INT_MAX:
-                    return a + constant
+                if type(a) is int:
+                    result = fast(a, constant)
+                    if _INT_MIN <= result <= _INT_MAX:
+                        return result
                 try:
-                    return v.add(a, constant, limit)
+                    return apply(a, constant)
                 except EvaluationError as exc:
                     raise _fail(exc, source, pos) from None
 
@@ -284,10 +297,12 @@ class Compiler:
         def run(ctx: Context) -> Any:
             a = left(ctx)
             b = right(ctx)
-            if type(a) is int and type(b) is int and _INT_MIN <= a + b <= _INT_MAX:
-                return a + b
+            if type(a) is int and type(b) is int:
+                result = fast(a, b)
+                if _INT_MIN <= result <= _INT_MAX:
+                    return result
             try:
-                return v.add(a, b, limit)
+                return apply(a, b)
             except EvaluationError as exc:
                 raise _fail(exc, source, pos) from None
 
@@ -303,6 +318,7 @@ class Compiler:
         if op == "matches":
             return self._matches
         table: dict[str, Callable[[Any, Any], Any]] = {
+            "+": partial(v.add, limit=limit),
             "-": v.subtract,
             "*": partial(v.multiply, limit=limit),
             "/": v.divide,
