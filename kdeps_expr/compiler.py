@@ -249,6 +249,8 @@ class Compiler:
         if op in ("==", "!="):
             equal = _equal(left, right, constant)
             return equal if op == "==" else lambda ctx: not equal(ctx)
+        if op in _COMPARE and type(constant) in (int, float):
+            return self._order_number(op, left, constant, pos)
         negated = op.startswith("not ")
         apply = self._operation(op.removeprefix("not "))
         source = self.source
@@ -271,6 +273,21 @@ class Compiler:
             except EvaluationError as exc:
                 raise _fail(exc, source, pos) from None
             return not result if negated else result
+
+        return run
+
+    def _order_number(self, op: str, left: Closure, constant: Any, pos: int) -> Closure:
+        """``<`` ``<=`` ``>`` ``>=`` against a number literal (``get('age') >= 18``)."""
+        test, apply, source = v.ORDER_TESTS[op], v.ordering(op), self.source
+
+        def run(ctx: Context) -> Any:
+            a = left(ctx)
+            if type(a) is int or type(a) is float:
+                return test(a, constant)
+            try:
+                return apply(a, constant)
+            except EvaluationError as exc:
+                raise _fail(exc, source, pos) from None
 
         return run
 

@@ -221,7 +221,7 @@ def _equal_containers(left: Any, right: Any, compared: set[tuple[int, int]]) -> 
     return True
 
 
-_ORDER_TESTS: dict[str, Callable[[Any, Any], Any]] = {
+ORDER_TESTS: dict[str, Callable[[Any, Any], Any]] = {
     "<": operator.lt,
     "<=": operator.le,
     ">": operator.gt,
@@ -232,7 +232,7 @@ _ORDERED = (int, float, str)
 
 def ordering(op: str) -> Callable[[Any, Any], bool]:
     """The function behind ``<`` ``<=`` ``>`` ``>=``: two numbers or two strings, else an error."""
-    test = _ORDER_TESTS[op]
+    test = ORDER_TESTS[op]
 
     def compare(left: Any, right: Any) -> bool:
         kind, other = type(left), type(right)
