@@ -225,13 +225,14 @@ class Compiler:
     def _binary(self, node: n.Binary, in_predicate: bool) -> Closure:
         left = self._compile(node.left, in_predicate)
         members = node.right
-        if (
-            node.op in ("in", "not in")
-            and isinstance(members, n.ListLiteral)
-            and all(isinstance(item, n.Literal) for item in members.items)
-        ):
+        literals = (
+            [item.value for item in members.items if isinstance(item, n.Literal)]
+            if node.op in ("in", "not in") and isinstance(members, n.ListLiteral)
+            else None
+        )
+        if literals is not None and len(literals) == len(node.right.children()):
             # A literal list only tested for membership is built once; it never escapes.
-            right = self._constant([item.value for item in members.items])  # type: ignore[attr-defined]
+            right = self._constant(literals)
         else:
             right = self._compile(node.right, in_predicate)
         op = node.op
@@ -251,6 +252,8 @@ class Compiler:
             return equal if op == "==" else lambda ctx: not equal(ctx)
         if op in _COMPARE and type(constant) in (int, float):
             return self._order_number(op, left, constant, pos)
+        if op in ("in", "not in") and type(constant) is list:
+            return self._membership(left, constant, op == "not in", pos)
         negated = op.startswith("not ")
         apply = self._operation(op.removeprefix("not "))
         source = self.source
@@ -273,6 +276,22 @@ class Compiler:
             except EvaluationError as exc:
                 raise _fail(exc, source, pos) from None
             return not result if negated else result
+
+        return run
+
+    def _membership(self, left: Closure, members: list[Any], negated: bool, pos: int) -> Closure:
+        """``x in ['a', 'b']`` against a literal list: strings are looked up in a set."""
+        strings = frozenset(item for item in members if type(item) is str)
+        source = self.source
+
+        def run(ctx: Context) -> bool:
+            a = left(ctx)
+            if type(a) is str and a:  # a non-empty string equals only itself
+                return (a in strings) is not negated
+            try:
+                return v.contained(a, members) is not negated
+            except EvaluationError as exc:
+                raise _fail(exc, source, pos) from None
 
         return run
 

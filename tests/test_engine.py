@@ -91,3 +91,32 @@ def test_an_unknown_delimiter_is_refused() -> None:
     assert (
         caught.value.message == "unknown template delimiter '[['; the delimiters are '{{' and '<<'"
     )
+
+
+@pytest.mark.parametrize(
+    ("source", "value"),
+    [
+        ("'b' in ['a', 'b']", True),
+        ("'c' not in ['a', 'b']", True),
+        ("'a' not in ['a']", False),
+        ("'' in [nil]", True),
+        ("nil in ['']", True),
+        ("1 in [1.0, 'x']", True),
+        ("true in [1]", False),
+        ("get('missing') in ['a']", False),
+        ("[1] in [[1]]", True),
+    ],
+    ids=[
+        "string-found",
+        "string-absent",
+        "negated-found",
+        "empty-string-equals-nil",
+        "nil-equals-empty-string",
+        "int-equals-float",
+        "bool-is-not-int",
+        "nil-absent",
+        "list-member-not-literal",
+    ],
+)
+def test_membership_in_a_literal_list_keeps_the_equality_rules(source: str, value: bool) -> None:
+    assert Engine().evaluate(source) is value
