@@ -194,30 +194,31 @@ class Compiler:
     # ---- dispatch -------------------------------------------------------------------------
 
     def _compile(self, node: n.Node, in_predicate: bool) -> Closure:
-        if isinstance(node, n.Literal):
-            return self._constant(node.value)
-        if isinstance(node, n.Binary):
-            return self._binary(node, in_predicate)
-        if isinstance(node, n.Call):
-            return self._call(node, in_predicate)
-        if isinstance(node, n.Member):
-            return self._member(node, in_predicate)
-        if isinstance(node, n.Unary):
-            return self._unary(node, in_predicate)
-        if isinstance(node, n.Conditional):
-            return self._conditional(node, in_predicate)
-        if isinstance(node, n.Index):
-            return self._index(node, in_predicate)
-        if isinstance(node, n.Slice):
-            return self._slice(node, in_predicate)
-        if isinstance(node, n.ListLiteral):
-            return self._list(node, in_predicate)
-        if isinstance(node, n.MapLiteral):
-            return self._map(node, in_predicate)
-        if isinstance(node, n.Element | n.ElementMember):
-            return self._element(node, in_predicate)
-        if isinstance(node, n.Name):
-            raise self._error(f"unknown name {node.name}", node)
+        match node:
+            case n.Literal():
+                return self._constant(node.value)
+            case n.Binary():
+                return self._binary(node, in_predicate)
+            case n.Call():
+                return self._call(node, in_predicate)
+            case n.Member():
+                return self._member(node, in_predicate)
+            case n.Unary():
+                return self._unary(node, in_predicate)
+            case n.Conditional():
+                return self._conditional(node, in_predicate)
+            case n.Index():
+                return self._index(node, in_predicate)
+            case n.Slice():
+                return self._slice(node, in_predicate)
+            case n.ListLiteral():
+                return self._list(node, in_predicate)
+            case n.MapLiteral():
+                return self._map(node, in_predicate)
+            case n.Element() | n.ElementMember():
+                return self._element(node, in_predicate)
+            case n.Name():
+                raise self._error(f"unknown name {node.name}", node)
         raise self._error(f"cannot compile {type(node).__name__}", node)  # pragma: no cover
 
     # ---- operators ------------------------------------------------------------------------
