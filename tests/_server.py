@@ -27,7 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "workflows"
 STARTUP_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
-REDIS_URL = os.environ.get("KDEPS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 _LISTENING = re.compile(r"serving workflow .* on (http://\S+:\d+)$", re.MULTILINE)
 
 
@@ -140,19 +139,3 @@ def _healthy(url: str) -> bool:
         return httpx.get(f"{url}/health", timeout=1.0).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def require_redis() -> None:
-    """Skip without a reachable Redis; under CI (``CI=true``) fail instead."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1.0)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        message = f"Redis at {REDIS_URL} is unreachable: {exc}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    finally:
-        client.close()

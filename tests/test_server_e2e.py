@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
-from _server import REDIS_URL, Server, environment, require_redis, serve_command, workflow_copy
+from _server import Server, environment, serve_command, workflow_copy
+from session_backends import REDIS_URL, delete_prefix, require_redis
 
 from kdeps_expr.context import new_session_id
 
@@ -356,7 +356,7 @@ def test_a_taken_port_is_one_clear_error(cart: Server, folder: Path) -> None:
 def pair(request: pytest.FixtureRequest, folder: Path) -> Iterator[tuple[Server, Server]]:
     """Two server processes of the cart example sharing one session store."""
     if request.param == "redis":
-        require_redis()
+        client = require_redis()
         prefix = f"kdeps-test-{uuid.uuid4().hex[:8]}:"
         session = {"type": "redis", "url": REDIS_URL, "keyPrefix": prefix, "ttl": "24h"}
     else:
@@ -369,10 +369,7 @@ def pair(request: pytest.FixtureRequest, folder: Path) -> Iterator[tuple[Server,
             yield first, second
     finally:
         if request.param == "redis":
-            client = redis.Redis.from_url(REDIS_URL)
-            keys = list(client.scan_iter(match=f"{prefix}*"))
-            if keys:
-                client.delete(*keys)
+            delete_prefix(client, prefix)
             client.close()
 
 
