@@ -501,9 +501,7 @@ class Compiler:
                 f"unknown function {node.name}{closest(node.name, self.functions)}", node
             )
         count = len(node.args)
-        if count < function.min_args or (
-            function.max_args is not None and count > function.max_args
-        ):
+        if not function.accepts(count):
             plural = "" if function.arity().endswith(" 1") or function.arity() == "1" else "s"
             raise self._error(
                 f"{node.name}() takes {function.arity()} argument{plural}, got {count}", node

@@ -250,17 +250,22 @@ class Engine:
         try:
             expression = self._build(text, node, 0, len(text))
         except ExprError as exc:
-            unknown = [c.name for c in calls if c.name not in self.functions]
-            near = [name for name in unknown if closest(name, self.functions)]
-            if near or (not unknown and "argument" in exc.message):
-                exc.locate(text, exc.offset or 0)
-                return ValueReading("text", text, warning=f"read as text: {exc.message}")
-            return ValueReading("text", text)
+            return ValueReading("text", text, warning=self._near_miss(calls, exc))
         return ValueReading("expression", text, expression=expression)
+
+    def _near_miss(self, calls: list[n.Call], error: ExprError) -> str | None:
+        """A warning for text that calls a misspelt function (``lenn``) or a known one with
+        the wrong number of arguments; ``Price (USD)`` calls nothing close and stays quiet."""
+        unknown = [call.name for call in calls if call.name not in self.functions]
+        misspelt = any(closest(name, self.functions) for name in unknown)
+        miscounted = not unknown and any(
+            not self.functions[call.name].accepts(len(call.args)) for call in calls
+        )
+        return f"read as text: {error.message}" if misspelt or miscounted else None
 
     def _broken_call(self, text: str, error: ExprSyntaxError) -> str | None:
         """A warning when text that fails to parse has a known function call before the error."""
-        before = text[: error.offset or 0]
+        before = text[: (error.offset or 0) + 1]  # an unclosed '(' is where the error points
         for name in self.functions:
             if re.search(rf"(?<![\w$]){re.escape(name)}\s*\(", before):
                 return f"read as text: it calls {name}() but does not parse: {error.message}"

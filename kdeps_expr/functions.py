@@ -75,6 +75,10 @@ class Function:
             specialize=specialize,
         )
 
+    def accepts(self, count: int) -> bool:
+        """True when a call may pass ``count`` arguments."""
+        return self.min_args <= count and (self.max_args is None or count <= self.max_args)
+
     def arity(self) -> str:
         """``2``, ``1 to 3`` or ``at least 1``: how many arguments a call takes."""
         if self.max_args is None:

@@ -120,3 +120,37 @@ def test_an_unknown_delimiter_is_refused() -> None:
 )
 def test_membership_in_a_literal_list_keeps_the_equality_rules(source: str, value: bool) -> None:
     assert Engine().evaluate(source) is value
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "warning"),
+    [
+        ("get('authenticated', 'session')", "expression", None),
+        ("{{ get('user') }}", "template", None),
+        ("Preferences saved", "text", None),
+        ("Price (USD)", "text", None),
+        ("max(kW)", "text", None),
+        ("42", "text", None),
+        ("lenn(get('x'))", "text", "read as text: unknown function lenn (did you mean 'len'?)"),
+        ("len()", "text", "read as text: len() takes 1 argument, got 0"),
+        (
+            "len(get('x')",
+            "text",
+            "read as text: it calls len() but does not parse: unclosed '('",
+        ),
+    ],
+    ids=[
+        "call",
+        "template",
+        "sentence",
+        "unknown-word-call",
+        "bare-name",
+        "number",
+        "misspelt-function",
+        "wrong-argument-count",
+        "broken-call",
+    ],
+)
+def test_value_strings_read_per_spec_5(text: str, kind: str, warning: str | None) -> None:
+    reading = Engine().read_value(text)
+    assert (reading.kind, reading.warning) == (kind, warning)
