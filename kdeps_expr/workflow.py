@@ -466,7 +466,13 @@ class _Loader:
             message = f"{self.shown}: the workflow folder {problem.format(*candidates)}"
             self._error(WorkflowError(message))
             return []
-        return self._documents(self.root / present[0])
+        known = len(self.errors)
+        documents = self._documents(self.root / present[0])
+        if not documents and len(self.errors) == known:
+            shown = self.shown / present[0]
+            needs = "it needs metadata with name and targetActionId"
+            self._error(WorkflowError(f"{shown}: {present[0]} is empty: {needs}"))
+        return documents
 
     def _resource_documents(self) -> list[Node]:
         folder = self.root / RESOURCES_DIR

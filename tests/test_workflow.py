@@ -622,3 +622,13 @@ def test_check_explain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert capsys.readouterr().out.replace(str(tmp_path), "WF") == (
         "WF/resources/main.yaml:8:10: text: 'max(kW)'\ndemo: 1 resource, 0 errors, 0 warnings\n"
     )
+
+
+@pytest.mark.parametrize(
+    "text", ["", "# only a comment\n", "---\n"], ids=["empty", "comment", "bare"]
+)
+def test_an_empty_workflow_file_is_a_load_error(tmp_path: Path, text: str) -> None:
+    files = {"workflow.yaml": text, "resources/main.yaml": MAIN}
+    assert load_error(tmp_path, files) == (
+        "WF/workflow.yaml: workflow.yaml is empty: it needs metadata with name and targetActionId"
+    )
