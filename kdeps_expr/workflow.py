@@ -18,6 +18,7 @@ whatever could be built, for ``kdeps-expr check``.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import string
 import traceback
@@ -757,6 +758,8 @@ class _Loader:
 
     def _step(self, scalar: Scalar) -> Step | None:
         value = scalar.value
+        if not self._number_fits(scalar):
+            return None
         text = value if isinstance(value, str) else values.to_json(value)
         try:
             expression = self.engine.compile_entry(text)
@@ -775,6 +778,7 @@ class _Loader:
         assert isinstance(node, Scalar)
         text = node.value
         if not isinstance(text, str):
+            self._number_fits(node)
             return Constant(text)
         try:
             reading = self.engine.read_value(text)
@@ -785,6 +789,18 @@ class _Loader:
         if reading.kind == "text":
             return Constant(text)
         return Dynamic(text, reading, Site(node))
+
+    def _number_fits(self, scalar: Scalar) -> bool:
+        """SPEC §1 for YAML numbers: floats are finite, integers fit in 64 bits."""
+        value = scalar.value
+        if isinstance(value, float) and not math.isfinite(value):
+            message = f"the YAML number {scalar.source_text} is not a value: numbers must be finite"
+        elif type(value) is int and not -(1 << values.INT_BITS) <= value < 1 << values.INT_BITS:
+            message = f"integer out of range: {scalar.source_text} does not fit in 64 bits"
+        else:
+            return True
+        self._error(scalar.error(message))
+        return False
 
     def _preflight(self, node: Node | None) -> Preflight | None:
         check = self._section(node, "run.preflightCheck", _PREFLIGHT_KEYS)

@@ -632,3 +632,38 @@ def test_an_empty_workflow_file_is_a_load_error(tmp_path: Path, text: str) -> No
     assert load_error(tmp_path, files) == (
         "WF/workflow.yaml: workflow.yaml is empty: it needs metadata with name and targetActionId"
     )
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        (
+            "  apiResponse:\n    response:\n      a: .nan\n",
+            "WF/resources/main.yaml:8:10: the YAML number .nan is not a value: "
+            "numbers must be finite\n |       a: .nan\n | .........^",
+        ),
+        (
+            "  apiResponse:\n    response: [-.inf]\n",
+            "WF/resources/main.yaml:7:16: the YAML number -.inf is not a value: "
+            "numbers must be finite\n |     response: [-.inf]\n | ...............^",
+        ),
+        (
+            "  apiResponse:\n    meta:\n      headers:\n        X-N: 99999999999999999999\n",
+            "WF/resources/main.yaml:9:14: integer out of range: 99999999999999999999 "
+            "does not fit in 64 bits\n"
+            " |         X-N: 99999999999999999999\n"
+            " | .............^",
+        ),
+        (
+            "  skipCondition: [.NaN]\n",
+            "WF/resources/main.yaml:6:19: the YAML number .NaN is not a value: "
+            "numbers must be finite\n |   skipCondition: [.NaN]\n | ..................^",
+        ),
+    ],
+    ids=["nan", "inf-in-list", "big-int-header", "nan-step"],
+)
+def test_yaml_numbers_outside_the_value_types_are_load_errors(
+    tmp_path: Path, entry: str, expected: str
+) -> None:
+    """SPEC §1: no inf/nan, integers are 64-bit; a YAML constant cannot smuggle them in."""
+    assert load_error(tmp_path, {"resources/main.yaml": MAIN + entry}) == expected
