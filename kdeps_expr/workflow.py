@@ -719,7 +719,7 @@ class _Loader:
         run = self._section(document.get("run"), "run", _RUN_KEYS, _RUN_UNSUPPORTED)
         run = run or YamlMapping(document.source, document.start)
         routes = self._texts(run.get("restrictToRoutes"), "run.restrictToRoutes")
-        methods_node = run.get("restrictToHttpMethods")
+        methods = self._methods(run.get("restrictToHttpMethods"), "run.restrictToHttpMethods")
         resource = Resource(
             action_id=action_id,
             file=document.source.name,
@@ -727,11 +727,7 @@ class _Loader:
             description=self._text(metadata.get("description"), "metadata.description") or "",
             requires=tuple(text for text, _ in requires),
             skip_conditions=self._steps(run.get("skipCondition"), "run.skipCondition"),
-            methods=(
-                frozenset(self._methods(methods_node, "run.restrictToHttpMethods"))
-                if methods_node is not None
-                else None
-            ),
+            methods=frozenset(methods) if methods else None,
             routes=frozenset(text for text, _ in routes) if routes else None,
             preflight=self._preflight(run.get("preflightCheck")),
             expr_before=self._steps(run.get("exprBefore"), "run.exprBefore"),

@@ -667,3 +667,10 @@ def test_yaml_numbers_outside_the_value_types_are_load_errors(
 ) -> None:
     """SPEC §1: no inf/nan, integers are 64-bit; a YAML constant cannot smuggle them in."""
     assert load_error(tmp_path, {"resources/main.yaml": MAIN + entry}) == expected
+
+
+def test_an_empty_method_list_restricts_nothing(tmp_path: Path) -> None:
+    """``restrictToHttpMethods: []`` reads like ``restrictToRoutes: []``: no restriction."""
+    files = {"resources/main.yaml": MAIN + "  restrictToHttpMethods: []\n  restrictToRoutes: []\n"}
+    resource = load_workflow(write_workflow(tmp_path, files)).resources["main"]
+    assert (resource.methods, resource.routes) == (None, None)
