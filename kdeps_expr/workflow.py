@@ -808,6 +808,8 @@ class _Loader:
             return Preflight(validations)
         code = self._status(error.get("code"), "run.preflightCheck.error.code")
         message = error.get("message")
+        if isinstance(message, Scalar) and message.value is None:
+            message = None  # `message:` with nothing after it: the default message
         return Preflight(
             validations,
             code or DEFAULT_PREFLIGHT_CODE,

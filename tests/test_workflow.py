@@ -674,3 +674,15 @@ def test_an_empty_method_list_restricts_nothing(tmp_path: Path) -> None:
     files = {"resources/main.yaml": MAIN + "  restrictToHttpMethods: []\n  restrictToRoutes: []\n"}
     resource = load_workflow(write_workflow(tmp_path, files)).resources["main"]
     assert (resource.methods, resource.routes) == (None, None)
+
+
+def test_a_null_preflight_message_is_the_default_message(tmp_path: Path) -> None:
+    """SPEC §6: without its ``message`` the message is ``preflight check failed``."""
+    files = {
+        "resources/main.yaml": MAIN
+        + "  preflightCheck:\n    validations: [false]\n    error:\n      code: 401\n"
+        + "      message:\n"
+    }
+    preflight = load_workflow(write_workflow(tmp_path, files)).resources["main"].preflight
+    assert preflight is not None
+    assert (preflight.code, preflight.message) == (401, None)
