@@ -2,8 +2,9 @@
 
 A chat backend is any object with ``reply(request) -> value``; the value becomes the
 resource's output (``get('<actionId>')``) and must be a kdeps value (nil, bool, number,
-string, list or map). The default, :class:`EchoChat`, makes no network call and replies
-with the rendered prompt, so prompt rendering can be run and tested offline.
+string, list or map; anything else fails the request as a chat failure). The default,
+:class:`EchoChat`, makes no network call and replies with the rendered prompt, so prompt
+rendering can be run and tested offline.
 """
 
 from __future__ import annotations

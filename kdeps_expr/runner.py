@@ -30,6 +30,7 @@ from .engine import Engine
 from .errors import EvaluationError, ExprError, StoreError
 from .sessions import transact
 from .sessions.base import SessionStore
+from .sessions.codec import json_problem
 from .workflow import DEFAULT_PREFLIGHT_MESSAGE, Preflight, Resource, Step, Workflow
 
 logger = logging.getLogger(__name__)
@@ -301,6 +302,9 @@ class Runner:
                 reply = self.chat.reply(chat_request)
             except Exception as exc:
                 raise _ChatFailure from exc
+            problem = json_problem(reply)
+            if problem is not None:
+                raise _ChatFailure from TypeError(f"the reply is not a kdeps value: {problem}")
             if trace is not None:
                 trace.record("reply", reply)
             context.outputs[action_id] = reply

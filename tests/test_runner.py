@@ -372,6 +372,42 @@ def test_chat_backend_failure_is_a_500(
     ]
 
 
+class FixedChat:
+    """A chat backend that always replies with one value."""
+
+    def __init__(self, reply: Any) -> None:
+        self.value = reply
+
+    def reply(self, chat_request: ChatRequest) -> Any:
+        return self.value
+
+
+@pytest.mark.parametrize(
+    ("reply", "detail"),
+    [
+        ((1, 2), "TypeError: the reply is not a kdeps value: a value of type tuple is not JSON"),
+        (
+            {"a": {1: 2}},
+            "TypeError: the reply is not a kdeps value: at ['a']: the map key 1 is not a string",
+        ),
+        (
+            float("nan"),
+            "TypeError: the reply is not a kdeps value: the float nan is not a JSON number",
+        ),
+        (b"x", "TypeError: the reply is not a kdeps value: a value of type bytes is not JSON"),
+    ],
+    ids=["tuple", "int-key", "nan", "bytes"],
+)
+def test_a_chat_reply_that_is_not_a_value_is_a_chat_failure(
+    tmp_path: Path, store: SessionStore, reply: Any, detail: str
+) -> None:
+    """SPEC §1: nothing but nil, bool, int, float, string, list and map reaches an expression."""
+    runner = runner_for(tmp_path, CHAT, store, chat=FixedChat(reply), debug=True)
+    body = failed(500, "chat failed in ask (request r1)")
+    body["error"]["detail"] = detail
+    assert runner.handle(request()) == Response(500, body)
+
+
 class Exploding(Value):
     """A value whose evaluation hits a bug (not an expression error)."""
 
