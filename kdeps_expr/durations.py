@@ -7,18 +7,21 @@ A duration is one or more ``<number><unit>`` parts written together, with units 
 A bare YAML number such as ``ttl: 30`` is refused, not read as seconds: KDeps users write
 minutes and hours far more often than seconds, and SPEC §8 forbids silent guesses, so the
 error asks for a unit instead. Anything else that does not parse is an error naming the
-bad text and the accepted units.
+bad text and the accepted units. Digits are ASCII only (``\\d`` would also take ``٣٠m``),
+and a duration too long for a float (hundreds of digits, which would become ``inf``) is an
+error rather than an endless ttl.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 from .errors import WorkflowError
 
 UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
-_PART = r"(\d+(?:\.\d+)?)(ms|s|m|h|d)"
+_PART = r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)"
 _DURATION = re.compile(f"(?:{_PART})+")
 _PARTS = re.compile(_PART)
 _HINT = "use one or more <number><unit> with units ms, s, m, h, d, such as '30m' or '1h30m'"
@@ -32,4 +35,7 @@ def parse_duration(text: object) -> float:
         raise WorkflowError(f"invalid duration {text!r}: {_HINT}")
     if not _DURATION.fullmatch(text):
         raise WorkflowError(f"invalid duration {text!r}: {_HINT}")
-    return sum(float(number) * UNIT_SECONDS[unit] for number, unit in _PARTS.findall(text))
+    seconds = sum(float(number) * UNIT_SECONDS[unit] for number, unit in _PARTS.findall(text))
+    if not math.isfinite(seconds):
+        raise WorkflowError(f"invalid duration {text!r}: it is too long to represent")
+    return seconds

@@ -44,6 +44,12 @@ def test_valid_durations(text: str, seconds: float) -> None:
         pytest.param(".5h", f"invalid duration '.5h': {HINT}", id="no-leading-digit"),
         pytest.param("1h30", f"invalid duration '1h30': {HINT}", id="trailing-number"),
         pytest.param("5M", f"invalid duration '5M': {HINT}", id="upper-case"),
+        pytest.param(
+            "\u0663\u0660m", f"invalid duration '\u0663\u0660m': {HINT}", id="arabic-indic-digits"
+        ),
+        pytest.param(
+            "\uff13\uff10s", f"invalid duration '\uff13\uff10s': {HINT}", id="fullwidth-digits"
+        ),
         pytest.param(30, f"invalid duration 30: a duration needs a unit; {HINT}", id="yaml-int"),
         pytest.param(
             1.5, f"invalid duration 1.5: a duration needs a unit; {HINT}", id="yaml-float"
@@ -57,3 +63,17 @@ def test_invalid_durations(value: object, message: str) -> None:
     with pytest.raises(WorkflowError) as caught:
         parse_duration(value)
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("9" * 400 + "d", id="one-part-overflows"),
+        pytest.param("1" + "0" * 308 + "s" + "1" + "0" * 308 + "s", id="sum-overflows"),
+    ],
+)
+def test_a_duration_too_long_to_represent_is_an_error(text: str) -> None:
+    """A number past the float range would become ``inf`` and break every later use."""
+    with pytest.raises(WorkflowError) as caught:
+        parse_duration(text)
+    assert str(caught.value) == f"invalid duration {text!r}: it is too long to represent"
