@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -398,9 +399,17 @@ class Runner:
             step.run(context, trace)
 
 
+_HEADER_VALUE = re.compile(r"[^\t\x20-\x7e\x80-\xff]")
+"""A character an HTTP field value cannot carry (RFC 9110: VCHAR, obs-text, space, tab)."""
+
+
 def _header(name: str, value: Any) -> str:
-    """A response header value: the rendered value, refused when it holds a line break."""
+    """A response header value: the rendered value, refused when HTTP cannot carry it (a
+    line break, another control character, a character beyond Latin-1)."""
     text = values.render(value)
     if "\r" in text or "\n" in text:
         raise EvaluationError(f"response header {name} must not contain a line break")
+    bad = _HEADER_VALUE.search(text)
+    if bad is not None:
+        raise EvaluationError(f"response header {name} cannot carry the character {bad[0]!r}")
     return text

@@ -450,6 +450,55 @@ def test_header_values_cannot_hold_line_breaks(tmp_path: Path, store: SessionSto
     assert response == Response(500, body)
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [("caf\u00e9 \u2713", "'\u2713'"), ("a\x00b", "'\\x00'"), ("a\x7fb", "'\\x7f'")],
+    ids=["beyond-latin-1", "nul", "del"],
+)
+def test_header_values_hold_only_what_http_can_carry(
+    tmp_path: Path, store: SessionStore, text: str, shown: str
+) -> None:
+    """A value HTTP cannot send fails the request (and its session write) here, as a 500,
+    rather than in the transport after the session was saved."""
+    files = {
+        "resources/main.yaml": """\
+        metadata:
+          actionId: main
+        run:
+          expr:
+            - set('seen', true, 'session')
+          apiResponse:
+            meta:
+              headers:
+                X-Echo: get('text')
+        """
+    }
+    runner = runner_for(tmp_path, files, store, debug=True)
+    response = runner.handle(request(query={"text": text}))
+    body = failed(500, "expression failed in main (request r1)")
+    body["error"]["detail"] = f"response header X-Echo cannot carry the character {shown}"
+    assert response == Response(500, body)
+    assert list(store.sessions()) == []
+
+
+def test_header_values_may_hold_latin_1_text_and_tabs(tmp_path: Path, store: SessionStore) -> None:
+    files = {
+        "resources/main.yaml": """\
+        metadata:
+          actionId: main
+        run:
+          apiResponse:
+            meta:
+              headers:
+                X-Echo: get('text')
+        """
+    }
+    response = runner_for(tmp_path, files, store).handle(
+        request(query={"text": "caf\u00e9\tau lait"})
+    )
+    assert response.headers == {"X-Echo": "caf\u00e9\tau lait"}
+
+
 def test_responses_share_no_containers(tmp_path: Path, store: SessionStore) -> None:
     files = {
         "resources/main.yaml": (
