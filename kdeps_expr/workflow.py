@@ -97,6 +97,8 @@ _RUN_UNSUPPORTED = {
     "postflightCheck": "postflightCheck is not supported by this engine",
 }
 _RESOURCE_UNSUPPORTED = {"items": "items iteration is not supported by this engine"}
+_BODILESS_STATUSES = (204, 205, 304)
+"""Statuses HTTP sends without a body (as every 1xx); every answer here has a JSON body."""
 _HEADER_NAME_CHARS = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")
 """The characters of an HTTP header name (RFC 9110 ``token``)."""
 
@@ -820,10 +822,19 @@ class _Loader:
         if node is None:
             return None
         value = node.to_python()
-        if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
-            return value
-        self._error(node.error(f"{where} must be an HTTP status code from 100 to 599"))
-        return None
+        if not (isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599):
+            self._error(node.error(f"{where} must be an HTTP status code from 100 to 599"))
+            return None
+        if value < 200 or value in _BODILESS_STATUSES:
+            others = ", ".join(map(str, _BODILESS_STATUSES[:-1]))
+            self._error(
+                node.error(
+                    f"{where} {value} cannot carry the JSON body of a response; use a status "
+                    f"from 200 to 599 other than {others} and {_BODILESS_STATUSES[-1]}"
+                )
+            )
+            return None
+        return value
 
     def _chat(self, node: Node | None) -> Chat | None:
         chat = self._section(node, "run.chat", _CHAT_KEYS)

@@ -686,3 +686,30 @@ def test_a_null_preflight_message_is_the_default_message(tmp_path: Path) -> None
     preflight = load_workflow(write_workflow(tmp_path, files)).resources["main"].preflight
     assert preflight is not None
     assert (preflight.code, preflight.message) == (401, None)
+
+
+@pytest.mark.parametrize("code", [100, 101, 204, 205, 304])
+@pytest.mark.parametrize(
+    ("block", "where"),
+    [
+        (
+            "  apiResponse:\n    meta:\n      statusCode: {code}\n",
+            "run.apiResponse.meta.statusCode",
+        ),
+        (
+            "  preflightCheck:\n    validations: [false]\n    error:\n      code: {code}\n",
+            "run.preflightCheck.error.code",
+        ),
+    ],
+    ids=["statusCode", "preflight-code"],
+)
+def test_a_status_without_a_body_is_a_load_error(
+    tmp_path: Path, code: int, block: str, where: str
+) -> None:
+    """SPEC §6: every answer carries a JSON body, which HTTP forbids with these statuses."""
+    message = load_error(tmp_path, {"resources/main.yaml": MAIN + block.format(code=code)})
+    first = message.splitlines()[0]
+    assert first.endswith(
+        f": {where} {code} cannot carry the JSON body of a response; use a status from 200 to "
+        "599 other than 204, 205 and 304"
+    )
