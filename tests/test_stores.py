@@ -10,12 +10,22 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from session_backends import BACKENDS, SHARED_BACKENDS, Backend, FakeClock, open_backend
+from session_backends import (
+    BACKENDS,
+    REDIS_URL,
+    SHARED_BACKENDS,
+    Backend,
+    FakeClock,
+    delete_prefix,
+    open_backend,
+    require_redis,
+)
 
 from kdeps_expr.errors import ConflictError, StoreError, WorkflowError
 from kdeps_expr.sessions import (
@@ -580,6 +590,27 @@ class TestStoreFailures:
         with pytest.raises(StoreError) as caught:
             list(store.sessions())
         assert str(caught.value) == message
+
+    def test_redis_ttl_beyond_what_redis_can_expire(self) -> None:
+        """PEXPIRE refuses it, after the save script has written the data: a key with no
+        expiry would be left behind at every request, so the store refuses to open."""
+        with pytest.raises(StoreError) as caught:
+            RedisStore("redis://127.0.0.1:6379/0", 1e17)
+        assert str(caught.value) == (
+            "session store redis://127.0.0.1:6379/0: a ttl of 1e+17 seconds is longer "
+            "than Redis can keep a key"
+        )
+
+    def test_redis_longest_ttl_still_expires(self) -> None:
+        client = require_redis()
+        prefix = f"kdeps-test-{uuid.uuid4().hex}:"
+        store = RedisStore(REDIS_URL, 1e14, key_prefix=prefix)
+        try:
+            assert store.save("s1", {"a": 1}, 0) == 1
+            assert client.pttl(prefix + "s1") > 0
+        finally:
+            delete_prefix(client, prefix)
+            store.close()
 
     def test_redis_package_missing(self) -> None:
         code = (

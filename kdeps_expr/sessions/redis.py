@@ -32,6 +32,11 @@ from .base import (
 DEFAULT_KEY_PREFIX = "kdeps:session:"
 SOCKET_TIMEOUT = 5.0
 SCAN_BATCH = 500
+MAX_TTL_MS = 2**62
+"""The longest ttl a store accepts, in milliseconds (about 146 million years). ``PEXPIRE``
+refuses an expiry past 2**63 - 1 ms since the epoch, and it runs last in the save script,
+after the data is written: a longer ttl would fail every save and leave keys that never
+expire, so the store refuses to open with it."""
 
 SAVE = """
 local stored = redis.call('HGET', KEYS[1], 'v')
@@ -93,6 +98,11 @@ class RedisStore(SessionStore):
         super().__init__(ttl, clock, cleanup_interval=cleanup_interval)
         redis = _redis()
         self.url = redacted(url)
+        if not ttl * 1000 <= MAX_TTL_MS:
+            raise StoreError(
+                f"session store {self.url}: a ttl of {ttl:g} seconds is longer than Redis "
+                "can keep a key"
+            )
         self.key_prefix = key_prefix
         self._errors: tuple[type[Exception], ...] = (redis.RedisError,)
         self._unreachable: tuple[type[Exception], ...] = (
