@@ -428,6 +428,7 @@ class _Loader:
         resources = self._link([draft for draft in drafts if draft is not None])
         self._check_targets(header, metadata, routes, resources)
         self.errors.sort(key=self._error_order)
+        self.values.sort(key=self._value_order)
         workflow = None
         if not self.errors:
             requires = {action_id: r.requires for action_id, r in resources.items()}
@@ -455,6 +456,10 @@ class _Loader:
         """Record an error that cost whole resources; checks of names would only echo it."""
         self._error(error)
         self.incomplete = True
+
+    def _value_order(self, value: ValueString) -> tuple[int, int]:
+        scalar = value.site.scalar
+        return (self.file_order.get(scalar.source.name, -1), scalar.start)
 
     def _error_order(self, error: ExprError) -> tuple[int, int, int]:
         return (self.file_order.get(error.where or "", -1), error.line or 0, error.column or 0)

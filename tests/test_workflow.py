@@ -713,3 +713,16 @@ def test_a_status_without_a_body_is_a_load_error(
         f": {where} {code} cannot carry the JSON body of a response; use a status from 200 to "
         "599 other than 204, 205 and 304"
     )
+
+
+def test_value_strings_are_listed_in_file_order(tmp_path: Path) -> None:
+    """``check --explain`` lists each value string where it stands in the file."""
+    files = {
+        "resources/main.yaml": MAIN
+        + "  apiResponse:\n    success: len('a')\n    response: {a: x}\n"
+        + "    meta:\n      headers:\n        X-A: y\n"
+        + "  preflightCheck:\n    validations: [true]\n    error: {message: z}\n"
+        + "  chat:\n    model: m\n    prompt: p\n"
+    }
+    found = inspect_workflow(write_workflow(tmp_path, files)).values
+    assert [value.text for value in found] == ["len('a')", "x", "y", "z", "m", "p"]
