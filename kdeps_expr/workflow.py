@@ -494,7 +494,7 @@ class _Loader:
         shown = str(self.shown / path.relative_to(self.root))
         self.file_order[shown] = len(self.file_order)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # a BOM would shift every position
         except (OSError, UnicodeDecodeError) as exc:
             self._lost(WorkflowError(f"{shown}: cannot read the file: {exc}"))
             return []

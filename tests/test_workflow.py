@@ -726,3 +726,18 @@ def test_value_strings_are_listed_in_file_order(tmp_path: Path) -> None:
     }
     found = inspect_workflow(write_workflow(tmp_path, files)).values
     assert [value.text for value in found] == ["len('a')", "x", "y", "z", "m", "p"]
+
+
+def test_a_byte_order_mark_does_not_shift_positions(tmp_path: Path) -> None:
+    """Editors on Windows save UTF-8 with a BOM; errors still point at the right character."""
+    write_workflow(tmp_path, {"resources/main.yaml": ""})
+    text = "metadata:\n  actionId: main\nrun:\n  expr: ['1 +', \"get(\"]\n"
+    (tmp_path / "resources/main.yaml").write_text("\ufeff" + text, encoding="utf-8")
+    assert load_error(tmp_path, {}) == (
+        "WF/resources/main.yaml:4:14: unexpected end of expression\n"
+        " |   expr: ['1 +', \"get(\"]\n"
+        " | .............^\n"
+        "WF/resources/main.yaml:4:21: unclosed '('\n"
+        " |   expr: ['1 +', \"get(\"]\n"
+        " | ....................^"
+    )
