@@ -99,6 +99,10 @@ _RUN_UNSUPPORTED = {
 _RESOURCE_UNSUPPORTED = {"items": "items iteration is not supported by this engine"}
 _BODILESS_STATUSES = (204, 205, 304)
 """Statuses HTTP sends without a body (as every 1xx); every answer here has a JSON body."""
+_TRANSPORT_HEADERS = frozenset(
+    {"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "trailer"}
+)
+"""Headers that frame the HTTP message itself; one set by a workflow would corrupt it."""
 _HEADER_NAME_CHARS = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")
 """The characters of an HTTP header name (RFC 9110 ``token``)."""
 
@@ -873,6 +877,9 @@ class _Loader:
             for name, (name_node, value) in header_map.entries.items() if header_map else ():
                 if not name or not set(name) <= _HEADER_NAME_CHARS:
                     self._error(name_node.error(f"invalid HTTP header name {name!r}"))
+                elif name.lower() in _TRANSPORT_HEADERS:
+                    message = f"{name} is set by the server, not by apiResponse.meta.headers"
+                    self._error(name_node.error(message))
                 headers.append((name, self._value(value)))
         return ApiResponse(
             success=self._value(success) if success is not None else Constant(True),

@@ -741,3 +741,21 @@ def test_a_byte_order_mark_does_not_shift_positions(tmp_path: Path) -> None:
         " |   expr: ['1 +', \"get(\"]\n"
         " | ....................^"
     )
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Content-Length", "transfer-encoding", "Connection", "Keep-Alive", "Upgrade", "Trailer"],
+)
+def test_headers_the_transport_owns_are_load_errors(tmp_path: Path, name: str) -> None:
+    """SPEC §6: a header that frames the HTTP message would corrupt the JSON answer."""
+    files = {
+        "resources/main.yaml": MAIN
+        + f"  apiResponse:\n    meta:\n      headers:\n        {name}: 1\n"
+    }
+    assert load_error(tmp_path, files) == (
+        f"WF/resources/main.yaml:9:9: {name} is set by the server, "
+        "not by apiResponse.meta.headers\n"
+        f" |         {name}: 1\n"
+        " | ........^"
+    )
