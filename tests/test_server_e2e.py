@@ -183,6 +183,15 @@ def test_a_request_that_does_not_use_the_session_sets_no_cookie(cart: Server) ->
     assert "x-session-id" not in response.headers
 
 
+@pytest.mark.parametrize("carry", [{}, {"headers": {"X-Session-ID": new_session_id()}}])
+def test_a_logout_without_a_session_creates_none(login: Server, carry: dict[str, Any]) -> None:
+    """``clear('session')`` on no session leaves nothing to keep: a crawler fills no store."""
+    response = httpx.post(f"{login.url}/api/v1/logout", **carry)
+    assert_ok(response, {"message": "Logged out"})
+    assert "set-cookie" not in response.headers
+    assert "x-session-id" not in response.headers
+
+
 @pytest.mark.parametrize("transport", ["cookie", "header"])
 def test_session_fixation_is_refused(login: Server, transport: str) -> None:
     planted = new_session_id()

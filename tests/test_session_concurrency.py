@@ -215,6 +215,10 @@ class TestTransact:
             pytest.param("info('sessionId')", [0], id="id-read"),
             pytest.param("info('session_id') + ''", [0], id="id-read-alias"),
             pytest.param(VISIT_SOURCE, [1], id="write"),
+            pytest.param("clear('session')", [], id="logout-without-a-session"),
+            pytest.param("[set('x', 1, 'session'), unset('x', 'session')]", [], id="write-undone"),
+            pytest.param("[clear('session'), info('sessionId')]", [0], id="cleared-and-id-read"),
+            pytest.param("set('x', {}, 'session')", [1], id="write-of-an-empty-map"),
         ],
     )
     def test_only_a_used_session_is_stored(

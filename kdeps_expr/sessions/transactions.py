@@ -29,6 +29,8 @@ BACKOFF_MAX = 0.05
 
 def _commit(store: SessionStore, state: context.SessionState) -> bool:
     """Write what the request did to its session; ``False`` when another request won."""
+    if state.changed and not (state.version or state.data or state.id_used):
+        return True  # a new session written but left empty (a logout without one): no row
     try:
         if state.changed:
             store.save(state.id, state.data, state.version)
@@ -54,9 +56,11 @@ def transact(
     nothing is written. When it is true: a changed session is saved; a session that was
     only read has its expiry pushed; a session whose id was read but that did not exist is
     created empty, so the id the client receives is real; a request that never touched
-    its session writes nothing (SPEC §7). An id the store does not know is never adopted:
-    the state hands out a fresh one. When every one of ``attempts`` saves conflicts,
-    ``StoreError`` is raised.
+    its session writes nothing (SPEC §7), and neither does one that wrote a new session
+    but left it empty without reading its id (``clear('session')`` from a client with no
+    session), so a crawler following a logout link fills no store. An id the store does
+    not know is never adopted: the state hands out a fresh one. When every one of
+    ``attempts`` saves conflicts, ``StoreError`` is raised.
     """
     for attempt in range(attempts):
         if attempt:
