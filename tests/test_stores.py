@@ -38,6 +38,7 @@ from kdeps_expr.sessions import (
     open_store_url,
 )
 from kdeps_expr.sessions.codec import json_problem
+from kdeps_expr.sessions.redis import redacted
 
 TTL = 0.8
 """The ttl of expiry tests: short, because Redis ages keys on the real clock."""
@@ -590,6 +591,31 @@ class TestStoreFailures:
         with pytest.raises(StoreError) as caught:
             list(store.sessions())
         assert str(caught.value) == message
+
+    @pytest.mark.parametrize(
+        ("url", "database"),
+        [
+            pytest.param("redis://127.0.0.1:6379/abc", "abc", id="word"),
+            pytest.param("redis://127.0.0.1:6379/1/2", "1/2", id="two-segments"),
+            pytest.param("redis://127.0.0.1:6379/-1", "-1", id="negative"),
+            pytest.param("rediss://:pw@127.0.0.1:6379/ 3", " 3", id="space"),
+        ],
+    )
+    def test_redis_url_database_that_is_not_a_number(self, url: str, database: str) -> None:
+        """redis-py ignores a path it cannot read (``/abc`` is database 0, ``/1/2`` is 12)."""
+        with pytest.raises(StoreError) as caught:
+            RedisStore(url, 60)
+        assert str(caught.value) == (
+            f"session store {redacted(url)}: the database {database!r} in the URL is not a "
+            "number (use redis://host:port/0)"
+        )
+
+    @pytest.mark.parametrize(
+        "url",
+        ["redis://127.0.0.1:6379", "redis://127.0.0.1:6379/", "redis://127.0.0.1:6379/15"],
+    )
+    def test_redis_url_database_forms(self, url: str) -> None:
+        RedisStore(url, 60).close()
 
     def test_redis_ttl_beyond_what_redis_can_expire(self) -> None:
         """PEXPIRE refuses it, after the save script has written the data: a key with no

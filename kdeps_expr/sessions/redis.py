@@ -12,6 +12,7 @@ opened, so a workflow that does not use Redis does not need it.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,6 +62,11 @@ return 1
 """Push a live session's expiry; 0 when the key does not exist (unknown or expired)."""
 
 
+_DATABASE = re.compile(r"[0-9]+")
+"""The path of a ``redis://`` URL after its slash: a database number. redis-py would read
+``/abc`` as database 0 and ``/1/2`` as 12 without a word, so anything else is refused."""
+
+
 def _redis() -> Any:
     try:
         import redis
@@ -98,6 +104,13 @@ class RedisStore(SessionStore):
         super().__init__(ttl, clock, cleanup_interval=cleanup_interval)
         redis = _redis()
         self.url = redacted(url)
+        parts = urlsplit(url)
+        database = parts.path[1:]
+        if parts.scheme in ("redis", "rediss") and database and not _DATABASE.fullmatch(database):
+            raise StoreError(
+                f"session store {self.url}: the database {database!r} in the URL is not a "
+                "number (use redis://host:port/0)"
+            )
         if not ttl * 1000 <= MAX_TTL_MS:
             raise StoreError(
                 f"session store {self.url}: a ttl of {ttl:g} seconds is longer than Redis "
