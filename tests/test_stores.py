@@ -703,6 +703,15 @@ class TestCleaner:
             f"session cleanup failed: session store {tmp_path / 's.db'} is closed"
         )
 
+    @pytest.mark.parametrize("interval", [1e10, 200000 * 86400.0], ids=["1e10s", "200000d"])
+    def test_an_interval_longer_than_a_thread_can_wait(self, interval: float) -> None:
+        """``Event.wait`` overflows past ``threading.TIMEOUT_MAX``; the thread must live on."""
+        cleaner = Cleaner(MemoryStore(10, cleanup_interval=interval)).start()
+        time.sleep(0.1)
+        assert cleaner.alive
+        cleaner.stop(timeout=5)
+        assert not cleaner.alive
+
     def test_stop_interrupts_a_paced_purge(self) -> None:
         clock = FakeClock()
         store = MemoryStore(10, clock)

@@ -40,7 +40,9 @@ class Cleaner:
         self._thread = threading.Thread(target=self._run, name="kdeps-session-cleaner", daemon=True)
 
     def _run(self) -> None:
-        while not self._stopping.wait(self.interval):
+        # Event.wait overflows past TIMEOUT_MAX (about 292 years); such an interval is
+        # waited as TIMEOUT_MAX rather than ending the thread with a traceback.
+        while not self._stopping.wait(min(self.interval, threading.TIMEOUT_MAX)):
             try:
                 count = self.store.purge_expired(
                     self.batch_size, duty=self.duty, stop=self._stopping
