@@ -583,12 +583,14 @@ def serve(
     """Serve ``workflow`` over HTTP until SIGINT or SIGTERM; returns the exit status.
 
     ``host`` and ``port`` default to ``settings.apiServer.hostIp`` and ``portNum``, then to
-    127.0.0.1:3000. The session store is opened here and closed on the way out; the
-    session cleaner runs while the app does.
+    127.0.0.1:3000. The session store is opened and checked here (an unreachable Redis is
+    a ``StoreError`` before anything listens) and closed on the way out; the session
+    cleaner runs while the app does.
     """
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     store = workflow.open_store()
     try:
+        store.check()
         options = ServerOptions.from_settings(workflow.settings, store.ttl)
         host = host or options.host
         port = options.port if port is None else port

@@ -358,6 +358,21 @@ def test_a_taken_port_is_one_clear_error(cart: Server, folder: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_an_unreachable_redis_is_one_clear_error(tmp_path: Path) -> None:
+    """Like a SQLite file that cannot be opened: one message and exit 1 at start, not a
+    server that answers 500 to every request with a session."""
+    session = {"type": "redis", "url": "redis://127.0.0.1:1/0"}
+    workflow = workflow_copy(tmp_path, "cart", session=session)
+    command = serve_command(workflow, "--port", "0")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30, env=environment())
+    assert done.returncode == 1
+    assert done.stderr.endswith(
+        "session store redis://127.0.0.1:1/0 is unreachable: "
+        "Error 111 connecting to 127.0.0.1:1. Connection refused.\n"
+    )
+    assert "Traceback" not in done.stderr
+
+
 # --- several processes, concurrency ----------------------------------------------------
 
 

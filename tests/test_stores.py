@@ -257,6 +257,10 @@ class TestContract:
             "redis": (0, 0),
         }[store.kind]
 
+    def test_check_passes_on_a_working_store(self, backend: Backend) -> None:
+        store = backend.make()
+        store.check()
+
     @pytest.mark.parametrize("duty", [0.0, -1.0, 1.5])
     def test_purge_duty_must_be_a_share(self, duty: float) -> None:
         with pytest.raises(ValueError) as caught:
@@ -590,6 +594,9 @@ class TestStoreFailures:
             assert str(caught.value) == message
         with pytest.raises(StoreError) as caught:
             list(store.sessions())
+        assert str(caught.value) == message
+        with pytest.raises(StoreError) as caught:
+            store.check()
         assert str(caught.value) == message
 
     @pytest.mark.parametrize(

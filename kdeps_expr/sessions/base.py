@@ -145,6 +145,14 @@ class SessionStore(ABC):
         stopping the listing, so an operator can find it and delete it.
         """
 
+    def check(self) -> None:
+        """Raise ``StoreError`` when the store cannot serve requests now.
+
+        A server calls it once before it starts listening. Opening a SQLite or memory store
+        already proved it works, so this does nothing there; a Redis store asks its server.
+        """
+        return None
+
     @abstractmethod
     def close(self) -> None:
         """Release connections and files; the store is unusable afterwards."""

@@ -226,6 +226,11 @@ class RedisStore(SessionStore):
         keys = None if text is None else codec.key_count(session_id, text)
         return SessionInfo(session_id, used, expires_at, keys)
 
+    def check(self) -> None:
+        """``PING`` the server: ``StoreError`` when it is unreachable or refuses us."""
+        with self._guard():
+            self._client.ping()
+
     def close(self) -> None:
         with self._guard():
             self._client.close()
