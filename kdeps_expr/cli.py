@@ -330,9 +330,9 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
     if workflow is not None and args.store is not None:
         raise _UsageError("sessions: give a WORKFLOW or --store URL, not both")
     if args.store is not None:
-        store = open_store_url(args.store)
+        store = open_store_url(args.store, must_exist=True)
     else:
-        store = load_workflow(workflow or ".").open_store()
+        store = load_workflow(workflow or ".").open_store(must_exist=True)
     try:
         if action == "list":
             _print_sessions(store)

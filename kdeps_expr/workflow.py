@@ -325,9 +325,9 @@ class Workflow:
         """What ``info('workflow.name')`` and ``info('workflow.version')`` answer."""
         return WorkflowInfo(self.name, self.version)
 
-    def open_store(self) -> SessionStore:
+    def open_store(self, *, must_exist: bool = False) -> SessionStore:
         """The session store ``settings.session`` configures (SQLite by default)."""
-        return open_store(self.session_config, self.root)
+        return open_store(self.session_config, self.root, must_exist=must_exist)
 
 
 @dataclass

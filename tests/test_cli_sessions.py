@@ -112,8 +112,30 @@ def test_list_by_store_url(workflow: Path, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_list_of_an_empty_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    open_store({"path": "empty.db"}, tmp_path).close()
     url = f"sqlite://{tmp_path / 'empty.db'}"
     assert run(capsys, "--store", url, "list") == (0, "no live sessions\n", "")
+
+
+def test_a_missing_store_is_an_error_and_is_not_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typo = tmp_path / "typo" / "x.db"
+    assert run(capsys, "--store", f"sqlite://{typo}", "list") == (
+        1,
+        "",
+        f"no session store at {typo}: nothing has been stored there\n",
+    )
+    never_ran = tmp_path / "never-ran"
+    never_ran.mkdir()
+    (never_ran / "workflow.yaml").write_text("metadata: {name: n, targetActionId: a}\n")
+    (never_ran / "resources").mkdir()
+    (never_ran / "resources" / "a.yaml").write_text("metadata: {actionId: a}\n")
+    status, out, err = run(capsys, str(never_ran), "list")
+    assert (status, out) == (1, "")
+    assert err.endswith("/never-ran/.kdeps/sessions.db: nothing has been stored there\n")
+    assert not (tmp_path / "typo").exists()
+    assert not (never_ran / ".kdeps").exists()
 
 
 def test_show(workflow: Path, capsys: pytest.CaptureFixture[str]) -> None:

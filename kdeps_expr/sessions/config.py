@@ -47,9 +47,16 @@ def _duration(config: Mapping[str, Any], key: str, default: float) -> float:
 
 
 def open_store(
-    config: Mapping[str, Any] | None, base_dir: Path, clock: Clock = time.time
+    config: Mapping[str, Any] | None,
+    base_dir: Path,
+    clock: Clock = time.time,
+    *,
+    must_exist: bool = False,
 ) -> SessionStore:
     """The store ``settings.session`` describes; a relative SQLite path is under ``base_dir``.
+
+    With ``must_exist`` a SQLite file that is not there is an error instead of a new store
+    (``kdeps-expr sessions`` inspects stores; it never makes one).
 
     ``config`` may be ``None`` or empty: the default is SQLite at ``.kdeps/sessions.db``
     with a ttl of ``30m`` and a cleanup every ``5m``. Raises ``WorkflowError`` for a bad
@@ -79,20 +86,23 @@ def open_store(
         prefix = _text(config, "keyPrefix", DEFAULT_KEY_PREFIX)
         return RedisStore(url, ttl, clock, cleanup_interval=interval, key_prefix=prefix)
     path = Path(_text(config, "path", DEFAULT_SQLITE_PATH))
-    return SqliteStore(base_dir / path, ttl, clock, cleanup_interval=interval)
+    return SqliteStore(
+        base_dir / path, ttl, clock, cleanup_interval=interval, must_exist=must_exist
+    )
 
 
-def open_store_url(url: str, clock: Clock = time.time) -> SessionStore:
+def open_store_url(url: str, clock: Clock = time.time, *, must_exist: bool = False) -> SessionStore:
     """The store at ``url``: ``sqlite:///abs/path.db``, ``sqlite:relative.db``, ``memory:``,
-    ``redis://host:port/db`` or ``rediss://…``; the ttl is the default ``30m``.
+    ``redis://host:port/db`` or ``rediss://…``; the ttl is the default ``30m``. With
+    ``must_exist`` a SQLite file that is not there is an error, as for :func:`open_store`.
 
     Raises ``StoreError`` for a URL of any other form.
     """
     scheme, _, rest = url.partition(":")
     if scheme == "sqlite" and rest.startswith("///"):
-        return SqliteStore(rest[2:], DEFAULT_TTL, clock)
+        return SqliteStore(rest[2:], DEFAULT_TTL, clock, must_exist=must_exist)
     if scheme == "sqlite" and rest and not rest.startswith("/"):
-        return SqliteStore(rest, DEFAULT_TTL, clock)
+        return SqliteStore(rest, DEFAULT_TTL, clock, must_exist=must_exist)
     if url == "memory:":
         return MemoryStore(DEFAULT_TTL, clock)
     if url.startswith(("redis://", "rediss://")):

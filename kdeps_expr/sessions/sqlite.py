@@ -96,11 +96,14 @@ class SqliteStore(SessionStore):
         clock: Clock = time.time,
         *,
         cleanup_interval: float = DEFAULT_CLEANUP_INTERVAL,
+        must_exist: bool = False,
     ) -> None:
         super().__init__(ttl, clock, cleanup_interval=cleanup_interval)
         if str(path) in ("", ":memory:"):
             raise StoreError(f"session store path {str(path)!r} is not a file; use type memory")
         self.path = Path(path)
+        if must_exist and not self.path.is_file():
+            raise StoreError(f"no session store at {self.path}: nothing has been stored there")
         self._pool: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
         self._all: list[sqlite3.Connection] = []
         self._closed = False
