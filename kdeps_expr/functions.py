@@ -137,32 +137,20 @@ SCOPES = ("memory", "session")
 _MISSING: Any = object()
 
 
-def _info_fields(ctx: Context) -> dict[str, Callable[[], Any]]:
-    request = ctx.request
-    return {
-        "sessionId": lambda: ctx.session.id,
-        "requestId": lambda: request.request_id,
-        "timestamp": lambda: request.timestamp,
-        "method": lambda: request.method,
-        "path": lambda: request.path,
-        "ip": lambda: request.ip,
-        "actionId": lambda: ctx.action_id,
-        "workflow.name": lambda: ctx.workflow.name,
-        "workflow.version": lambda: ctx.workflow.version,
-    }
+_INFO: dict[str, Callable[[Context], Any]] = {
+    "sessionId": lambda ctx: ctx.session.id,
+    "requestId": lambda ctx: ctx.request.request_id,
+    "timestamp": lambda ctx: ctx.request.timestamp,
+    "method": lambda ctx: ctx.request.method,
+    "path": lambda ctx: ctx.request.path,
+    "ip": lambda ctx: ctx.request.ip,
+    "actionId": lambda ctx: ctx.action_id,
+    "workflow.name": lambda ctx: ctx.workflow.name,
+    "workflow.version": lambda ctx: ctx.workflow.version,
+}
+"""How ``info(field)`` reads each field from the request context."""
 
-
-INFO_FIELDS = (
-    "sessionId",
-    "requestId",
-    "timestamp",
-    "method",
-    "path",
-    "ip",
-    "actionId",
-    "workflow.name",
-    "workflow.version",
-)
+INFO_FIELDS = tuple(_INFO)
 INFO_ALIASES = {
     "session_id": "sessionId",
     "request_id": "requestId",
@@ -190,8 +178,8 @@ def _from(source: str, key: str, ctx: Context) -> Any:
         return _from("body", key, ctx) if found is _MISSING else found
     if source == "header":
         return ctx.request.headers.get(key.lower(), _MISSING)
-    field = _info_fields(ctx).get(INFO_ALIASES.get(key, key))
-    return _MISSING if field is None else field()
+    field = _INFO.get(INFO_ALIASES.get(key, key))
+    return _MISSING if field is None else field(ctx)
 
 
 def _search(key: str, ctx: Context) -> Any:
@@ -300,14 +288,15 @@ def session(ctx: Context) -> dict[str, Any]:
 @_builtin("info", pass_context=True)
 def info(ctx: Context, field: Any) -> Any:
     """Facts about the request: ``sessionId``, ``requestId``, ``timestamp`` and the rest."""
-    fields = _info_fields(ctx)
-    name = INFO_ALIASES.get(field, field) if type(field) is str else field
-    if name not in fields:
+    if type(field) is not str:
+        raise _need("info", "a field name (a string)", field)
+    name = INFO_ALIASES.get(field, field)
+    if name not in _INFO:
         raise EvaluationError(
-            f"unknown info field {v.render(field)!r}{closest(str(field), fields)}; "
+            f"unknown info field {v.render(field)!r}{closest(str(field), _INFO)}; "
             f"fields are {', '.join(INFO_FIELDS)}"
         )
-    return fields[name]()
+    return _INFO[name](ctx)
 
 
 # ---- collections ------------------------------------------------------------------------

@@ -138,6 +138,9 @@ def test_scope_read(source: str, expected: Any) -> None:
             f"unknown info field 'sessionid' (did you mean 'sessionId'?); fields are {INFO_FIELDS}",
             id="info-suggests",
         ),
+        pytest.param(
+            "info([1])", "info() needs a field name (a string), got list", id="info-not-a-name"
+        ),
     ],
 )
 def test_function_errors(source: str, message: str) -> None:
