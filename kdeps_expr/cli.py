@@ -432,6 +432,27 @@ def _port(text: str) -> int:
     return int(text)
 
 
+_ID_OPTIONS = ("--session-id",)
+"""Options whose value is a session id, which may begin with ``-`` (URL-safe base64)."""
+
+
+def _attach_ids(argv: Sequence[str]) -> list[str]:
+    """``--session-id -x…`` as ``--session-id=-x…``: argparse would read ``-x…`` as an option."""
+    joined: list[str] = []
+    items = iter(argv)
+    for item in items:
+        if item == "--":
+            joined.append(item)
+            joined.extend(items)
+            break
+        if item in _ID_OPTIONS:
+            value = next(items, None)
+            joined.append(item if value is None else f"{item}={value}")
+        else:
+            joined.append(item)
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 success, 1 error, 2 usage, 70 bug)."""
     for stream in (sys.stdout, sys.stderr):
@@ -440,7 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # stored) prints as its \uXXXX escape instead of ending in a traceback.
             stream.reconfigure(errors="backslashreplace")
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_attach_ids(sys.argv[1:] if argv is None else argv))
     command: Command = args.handler
     try:
         return command(args)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from kdeps_expr import load_workflow
 from kdeps_expr.cli import main
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "workflows"
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -150,3 +156,20 @@ def test_a_lone_surrogate_is_refused_at_the_door() -> None:
         "kdeps-expr: error: --body is not valid JSON "
         "(a \\u escape is half of a surrogate pair, not a character)\n"
     )
+
+
+def test_a_session_id_may_begin_with_a_dash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """URL-safe base64 ids begin with ``-`` one time in 64; ``--session-id -…`` must work."""
+    folder = shutil.copytree(EXAMPLES / "cart", tmp_path / "cart")
+    session_id = "-" + "A" * 42
+    store = load_workflow(folder).open_store()
+    store.save(session_id, {"cart": [{"sku": "tea", "price": 4.5}]}, 0)
+    store.close()
+    status, out, err = run(
+        capsys, "run", str(folder), "--action", "viewCart", "--session-id", session_id, "--json"
+    )
+    assert (status, err) == (0, "")
+    response = json.loads(out)
+    assert (response["sessionId"], response["body"]["data"]["total"]) == (session_id, 4.5)
