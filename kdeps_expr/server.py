@@ -2,7 +2,9 @@
 
 One Starlette route catches every path and dispatches it through a table built from
 ``settings.apiServer.routes`` (exact paths, no patterns), plus two built-ins:
-``GET /health`` and ``GET``/``POST /actions/{actionId}``. A request becomes a
+``GET /health`` and ``GET``/``POST /actions/{actionId}``. Behind that route the pipeline
+works on the raw ASGI messages (no Starlette request or response objects, which cost more
+than the rest of the pipeline together; see docs/server.md). A request becomes a
 :class:`~kdeps_expr.context.Request` (query string, JSON or form body, headers) and runs on
 the runner in a worker thread, because the runner does blocking store I/O; the event loop
 never waits on it.
@@ -22,15 +24,16 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import math
 import queue
 import re
+import secrets
 import signal
 import socket
 import threading
 import time
-import uuid
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -51,9 +54,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
-from starlette.requests import ClientDisconnect
-from starlette.requests import Request as HttpRequest
-from starlette.responses import JSONResponse
+from starlette.requests import cookie_parser
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -85,6 +86,8 @@ _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
 two low bits are zero (the last character carries only 4 bits of the 256)."""
 
 _JSON = "application/json"
+_SESSION_HEADER_KEY = SESSION_HEADER.lower()
+_JSON_TYPE_HEADER = (b"content-type", _JSON.encode())
 _URLENCODED = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
 _MAX_FORM_FIELDS = 1000
@@ -192,12 +195,23 @@ def _fields(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
     return fields
 
 
-def _headers(headers: Headers) -> dict[str, str]:
-    """Header names (lower case) to values; a repeated header's values joined with ``, ``."""
+def _headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """ASGI header pairs as names (lower case) to values; a repeated header's values joined
+    with ``, `` (``; `` for ``Cookie``, whose pairs that separator keeps apart)."""
     merged: dict[str, str] = {}
-    for name, value in headers.items():
-        merged[name] = f"{merged[name]}, {value}" if name in merged else value
+    for raw_name, raw_value in raw:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        if name in merged:
+            value = f"{merged[name]}{'; ' if name == 'cookie' else ', '}{value}"
+        merged[name] = value
     return merged
+
+
+def _session_id(headers: Mapping[str, str]) -> str | None:
+    """The well-formed session id the request carries: the cookie's, else the header's."""
+    cookie = headers.get("cookie")
+    from_cookie = cookie_parser(cookie).get(SESSION_COOKIE) if cookie else None
+    return valid_session_id(from_cookie) or valid_session_id(headers.get(_SESSION_HEADER_KEY))
 
 
 def _parse_json(body: bytes) -> Any:
@@ -309,16 +323,35 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_exception(error)
 
 
-def _error(
-    http: HttpRequest,
-    request_id: str,
-    status: int,
-    message: str,
-    headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
+@dataclass
+class _Answer:
+    """What the server sends back: status, JSON body and headers other than the two it adds."""
+
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+def _error(scope: Scope, request_id: str, error: _ClientError) -> _Answer:
     """A SPEC §6 error answered by the transport itself; it never touches a session."""
-    request = Request(method=http.method, path=http.scope["path"], request_id=request_id)
-    return JSONResponse(error_body(status, message, request), status, headers)
+    request = Request(method=scope["method"], path=scope["path"], request_id=request_id)
+    return _Answer(error.status, error_body(error.status, error.message, request), error.headers)
+
+
+async def _send(send: Send, answer: _Answer) -> None:
+    """Write ``answer`` as compact UTF-8 JSON with its ``Content-Length`` and ``Content-Type``."""
+    content = json.dumps(
+        answer.body, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    ).encode()
+    headers = [(b"content-length", str(len(content)).encode())]
+    for name, value in answer.headers.items():
+        key = name.lower().encode("latin-1")
+        if key != b"content-length":
+            headers.append((key, value.encode("latin-1")))
+    if not any(key == b"content-type" for key, _ in headers):
+        headers.append(_JSON_TYPE_HEADER)
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
 
 
 class _SessionTurns:
@@ -383,32 +416,27 @@ class _App:
         self.sessions = _SessionTurns()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The ASGI entry point: every path and every method lands here."""
-        response = await self.endpoint(HttpRequest(scope, receive))
-        await response(scope, receive, send)
-
-    async def endpoint(self, http: HttpRequest) -> JSONResponse:
-        """Answer one request; logs one line, and the traceback of anything unexpected."""
-        request_id = uuid.uuid4().hex
+        """The ASGI entry point: every path and every method lands here; logs one line."""
+        request_id = secrets.token_hex(16)
         started = time.perf_counter()
         try:
-            response = await self.respond(http, request_id)
+            answer = await self.respond(scope, receive, request_id)
         except _ClientError as exc:
-            response = _error(http, request_id, exc.status, exc.message, exc.headers)
+            answer = _error(scope, request_id, exc)
         except Exception:
             logger.exception("request %s: internal error", request_id)
             message = f"internal server error (request {request_id})"
-            response = _error(http, request_id, 500, message)
-        response.headers[REQUEST_ID_HEADER] = request_id
+            answer = _error(scope, request_id, _ClientError(500, message))
+        answer.headers[REQUEST_ID_HEADER] = request_id
+        await _send(send, answer)
         logger.info(
             "request %s: %s %s -> %d (%.1f ms)",
             request_id,
-            http.method,
-            http.scope["path"],
-            response.status_code,
+            scope["method"],
+            scope["path"],
+            answer.status,
             (time.perf_counter() - started) * 1000,
         )
-        return response
 
     def resolve(self, path: str, method: str) -> str:
         """The action ``method path`` runs; 404 for an unknown path, 405 for a wrong method."""
@@ -424,40 +452,42 @@ class _App:
             raise _not_allowed(method, path, methods)
         return target
 
-    async def respond(self, http: HttpRequest, request_id: str) -> JSONResponse:
-        path: str = http.scope["path"]
+    async def respond(self, scope: Scope, receive: Receive, request_id: str) -> _Answer:
+        path: str = scope["path"]
+        method: str = scope["method"]
         if path == HEALTH_PATH:
-            if http.method not in HEALTH_METHODS:
-                raise _not_allowed(http.method, path, HEALTH_METHODS)
-            return JSONResponse({"status": "ok"})
-        action_id = self.resolve(path, http.method)
+            if method not in HEALTH_METHODS:
+                raise _not_allowed(method, path, HEALTH_METHODS)
+            return _Answer(200, {"status": "ok"}, {})
+        action_id = self.resolve(path, method)
+        headers = _headers(scope["headers"])
+        client = scope.get("client")
         request = Request(
-            method=http.method,
+            method=method,
             path=path,
-            query=_fields(parse_qsl(http.scope["query_string"].decode("latin-1"), True)),
-            body=await self.read_body(http),
-            headers=_headers(http.headers),
-            ip=http.client.host if http.client else "",
+            query=_fields(parse_qsl(scope["query_string"].decode("latin-1"), True)),
+            body=await self.read_body(scope, headers, receive),
+            headers=headers,
+            ip=client[0] if client else "",
             request_id=request_id,
         )
-        session_id = valid_session_id(http.cookies.get(SESSION_COOKIE)) or valid_session_id(
-            http.headers.get(SESSION_HEADER)
-        )
+        session_id = _session_id(headers)
         assert self.handler is not None and self.workers is not None, "the app has not started"
         async with self.sessions.turn(session_id):
             result = await self.workers.run(
                 functools.partial(self.handler.handle, request, action_id, session_id)
             )
-        headers = dict(result.headers)
+        answer = _Answer(result.status, result.body, dict(result.headers))
         if result.session_id is not None:
-            headers[SESSION_HEADER] = result.session_id
-            headers["Set-Cookie"] = f"{SESSION_COOKIE}={result.session_id}{self.cookie_attributes}"
-            headers["Cache-Control"] = "no-store"
-        return JSONResponse(result.body, result.status, headers)
+            answer.headers[SESSION_HEADER] = result.session_id
+            answer.headers["Set-Cookie"] = (
+                f"{SESSION_COOKIE}={result.session_id}{self.cookie_attributes}"
+            )
+            answer.headers["Cache-Control"] = "no-store"
+        return answer
 
-    async def read_body(self, http: HttpRequest) -> Any:
+    async def read_body(self, scope: Scope, headers: Mapping[str, str], receive: Receive) -> Any:
         """The parsed body (``None`` when empty); 413 past the limit, 415 for other types."""
-        headers = http.headers
         declared = headers.get("content-length")
         if declared is None and "transfer-encoding" not in headers:
             return None  # HTTP/1.1: a request with neither header has no body
@@ -467,14 +497,17 @@ class _App:
             raise too_large
         chunks: list[bytes] = []
         size = 0
-        try:
-            async for chunk in http.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise too_large
-                chunks.append(chunk)
-        except ClientDisconnect as exc:
-            raise _ClientError(400, "the client disconnected before sending its body") from exc
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _ClientError(400, "the client disconnected before sending its body")
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
         body = b"".join(chunks)
         if not body:
             return None
@@ -487,7 +520,7 @@ class _App:
         if media_type == _URLENCODED:
             return _parse_urlencoded(body)
         if media_type == _MULTIPART:
-            return await _parse_multipart(headers, body, limit)
+            return await _parse_multipart(Headers(scope=scope), body, limit)
         shown = f"'{media_type}'" if media_type else "missing"
         raise _ClientError(
             415,
