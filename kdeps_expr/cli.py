@@ -414,6 +414,11 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--debug", action="store_true", help="include the full error in 500 responses"
     )
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log one line per request (default: settings.apiServer.accessLog, else off)",
+    )
     parser.set_defaults(handler=_cmd_serve)
 
 
@@ -422,7 +427,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from .server import serve
 
     workflow = load_workflow(args.workflow)
-    return serve(workflow, host=args.host, port=args.port, debug=args.debug)
+    return serve(
+        workflow, host=args.host, port=args.port, debug=args.debug, access_log=args.access_log
+    )
 
 
 def _port(text: str) -> int:

@@ -15,14 +15,17 @@ of :func:`~kdeps_expr.context.new_session_id`) is handed to the runner, which ad
 only when the store knows it. The response carries the id back in both places only when
 the runner says the request created or used a session.
 
-Every response, error or not, is JSON and carries ``X-Request-ID``; every request logs one
-line with that id, and a server-side failure logs its traceback under the same id while
-the client gets a JSON 500 that names it.
+Every response, error or not, is JSON and carries ``X-Request-ID``. A server-side failure
+logs its traceback under that id while the client gets a JSON 500 that names it; with the
+access log on (``--access-log``, ``settings.apiServer.accessLog``) every request also logs
+one line with its id. The access log is off by default, as in gunicorn: a log line costs
+about a fifth of a request's time (docs/server.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import logging
@@ -128,6 +131,7 @@ class ServerOptions:
     session_ttl: float = 1800.0
     worker_threads: int = DEFAULT_WORKER_THREADS
     debug: bool = False
+    access_log: bool = False
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], session_ttl: float) -> ServerOptions:
@@ -150,6 +154,7 @@ class ServerOptions:
             session_ttl=session_ttl,
             worker_threads=_positive_int(api, "workerThreads", DEFAULT_WORKER_THREADS),
             debug=_flag(api, "debug"),
+            access_log=_flag(api, "accessLog"),
         )
 
 
@@ -416,7 +421,7 @@ class _App:
         self.sessions = _SessionTurns()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The ASGI entry point: every path and every method lands here; logs one line."""
+        """The ASGI entry point: every path and every method lands here."""
         request_id = secrets.token_hex(16)
         started = time.perf_counter()
         try:
@@ -429,14 +434,15 @@ class _App:
             answer = _error(scope, request_id, _ClientError(500, message))
         answer.headers[REQUEST_ID_HEADER] = request_id
         await _send(send, answer)
-        logger.info(
-            "request %s: %s %s -> %d (%.1f ms)",
-            request_id,
-            scope["method"],
-            scope["path"],
-            answer.status,
-            (time.perf_counter() - started) * 1000,
-        )
+        if self.options.access_log:
+            logger.info(
+                "request %s: %s %s -> %d (%.1f ms)",
+                request_id,
+                scope["method"],
+                scope["path"],
+                answer.status,
+                (time.perf_counter() - started) * 1000,
+            )
 
     def resolve(self, path: str, method: str) -> str:
         """The action ``method path`` runs; 404 for an unknown path, 405 for a wrong method."""
@@ -611,20 +617,28 @@ def run_app(app: ASGIApp, sock: socket.socket, *, access_log: bool = False) -> b
 
 
 def serve(
-    workflow: Workflow, *, host: str | None = None, port: int | None = None, debug: bool = False
+    workflow: Workflow,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    debug: bool = False,
+    access_log: bool = False,
 ) -> int:
     """Serve ``workflow`` over HTTP until SIGINT or SIGTERM; returns the exit status.
 
     ``host`` and ``port`` default to ``settings.apiServer.hostIp`` and ``portNum``, then to
-    127.0.0.1:3000. The session store is opened and checked here (an unreachable Redis is
-    a ``StoreError`` before anything listens) and closed on the way out; the session
-    cleaner runs while the app does.
+    127.0.0.1:3000; ``debug`` and ``access_log`` switch on what the settings leave off.
+    The session store is opened and checked here (an unreachable Redis is a ``StoreError``
+    before anything listens) and closed on the way out; the session cleaner runs while the
+    app does.
     """
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     store = workflow.open_store()
     try:
         store.check()
         options = ServerOptions.from_settings(workflow.settings, store.ttl)
+        if access_log:
+            options = dataclasses.replace(options, access_log=True)
         host = host or options.host
         port = options.port if port is None else port
         runner = Runner(workflow, workflow.engine, store, debug=debug or options.debug)

@@ -57,7 +57,16 @@ _WORKFLOW_METADATA_KEYS = frozenset(
 )
 _SETTINGS_KEYS = frozenset({"apiServerMode", "apiServer", "session", "templates", "agentSettings"})
 _API_SERVER_KEYS = frozenset(
-    {"hostIp", "portNum", "routes", "maxBodyBytes", "cookieSecure", "workerThreads", "debug"}
+    {
+        "hostIp",
+        "portNum",
+        "routes",
+        "maxBodyBytes",
+        "cookieSecure",
+        "workerThreads",
+        "debug",
+        "accessLog",
+    }
 )
 _ROUTE_KEYS = frozenset({"path", "methods", "actionId"})
 _SESSION_KEYS = frozenset({"type", "path", "url", "ttl", "cleanupInterval", "keyPrefix"})

@@ -498,8 +498,13 @@ def test_unexpected_error_is_a_json_500_logged_with_its_request_id(
     assert str(failure.exc_info[1]) == "runner bug"
 
 
-def test_every_request_logs_one_line(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="kdeps_expr.server"):
+def test_the_access_log_logs_one_line_per_request(
+    runner: FakeRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    with (
+        make_client(runner, access_log=True) as client,
+        caplog.at_level(logging.INFO, logger="kdeps_expr.server"),
+    ):
         ok = client.get("/api/echo?q=1")
         missing = client.get("/nowhere")
     lines = [r.getMessage() for r in caplog.records]
@@ -510,6 +515,17 @@ def test_every_request_logs_one_line(client: TestClient, caplog: pytest.LogCaptu
     assert re.fullmatch(
         rf"request {missing.headers['x-request-id']}: GET /nowhere -> 404 \(\d+\.\d ms\)", lines[1]
     )
+
+
+def test_without_the_access_log_only_failures_are_logged(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="kdeps_expr.server"):
+        assert client.get("/api/echo").status_code == 200
+        assert client.get("/nowhere").status_code == 404
+        crash = client.get("/api/crash")
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [f"request {crash.headers['x-request-id']}: internal error"]
 
 
 # --- options -----------------------------------------------------------------------------
@@ -523,6 +539,7 @@ def test_options_from_settings() -> None:
         "cookieSecure": True,
         "workerThreads": 4,
         "debug": True,
+        "accessLog": True,
     }
     assert ServerOptions.from_settings({"apiServer": api}, 60.0) == ServerOptions(
         host="0.0.0.0",
@@ -532,6 +549,7 @@ def test_options_from_settings() -> None:
         session_ttl=60.0,
         worker_threads=4,
         debug=True,
+        access_log=True,
     )
     assert ServerOptions.from_settings({}, 60.0) == ServerOptions(
         host="127.0.0.1", port=3000, max_body_bytes=1024 * 1024, session_ttl=60.0
@@ -555,6 +573,10 @@ def test_options_from_settings() -> None:
             {"cookieSecure": "yes"},
             "settings.apiServer.cookieSecure must be true or false, got 'yes'",
         ),
+        (
+            {"accessLog": "on"},
+            "settings.apiServer.accessLog must be true or false, got 'on'",
+        ),
         ({"hostIp": ""}, "settings.apiServer.hostIp must be an address, got ''"),
         ({"portNum": 70000}, "settings.apiServer.portNum must be 0 to 65535, got 70000"),
         ({"portNum": "80"}, "settings.apiServer.portNum must be 0 to 65535, got '80'"),
@@ -565,6 +587,7 @@ def test_options_from_settings() -> None:
         "body-zero",
         "threads-bool",
         "secure-string",
+        "access-log-string",
         "host-empty",
         "port-range",
         "port-string",

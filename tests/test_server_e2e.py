@@ -85,7 +85,8 @@ def login(folder: Path) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def cart(folder: Path) -> Iterator[Server]:
     settings = {"apiServer": {"maxBodyBytes": 4096}}
-    with Server(workflow_copy(folder, "cart", settings=settings), folder / "cart.log") as server:
+    workflow = workflow_copy(folder, "cart", settings=settings)
+    with Server(workflow, folder / "cart.log", options=["--access-log"]) as server:
         yield server
 
 
