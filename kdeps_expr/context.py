@@ -97,6 +97,7 @@ class SessionState:
         self._id: str | None = None
         self._data: dict[str, Any] | None = None
         self.version = 0
+        self.expires_at = 0.0
         self.changed = False
         self.id_used = False
         if data is not None or load is None:
@@ -113,6 +114,7 @@ class SessionState:
             else:
                 self._data = dict(snapshot.data)
                 self.version = snapshot.version
+                self.expires_at = snapshot.expires_at
                 self._id = self._requested_id
         return self._data
 

@@ -262,6 +262,24 @@ class TestTransact:
         backend.advance(0.5)
         assert (value, state.existing_id, visits(store, "s1")) == (1, "s1", (1, 1))
 
+    def test_reads_in_a_burst_write_the_expiry_once(self, backend: Backend) -> None:
+        store = backend.make(ttl=60)  # resolution 0.6 s
+        store.save("s1", {"visits": 1}, 0)
+        stored = backend.raw(store, "s1")
+
+        def read(state: SessionState) -> tuple[Any, bool]:
+            return Engine().evaluate("get('visits', 'session')", Context(session=state)), True
+
+        backend.advance(0.3)
+        assert transact(store, "s1", read)[0] == 1
+        assert backend.raw(store, "s1") == stored
+        backend.advance(0.4)
+        low = backend.clock() + 60
+        assert transact(store, "s1", read)[0] == 1
+        assert backend.raw(store, "s1") != stored
+        snapshot = store.load("s1")
+        assert snapshot is not None and low <= snapshot.expires_at <= backend.clock() + 60
+
     def test_request_input_never_reaches_the_session(self, backend: Backend) -> None:
         store = backend.make()
         request = Request(query={"visits": "100"})

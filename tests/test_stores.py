@@ -191,6 +191,24 @@ class TestContract:
         assert (snapshot.data, snapshot.version) == ({"a": 1}, 1)
         assert low <= snapshot.expires_at <= high
 
+    def test_refresh_pushes_expiry_only_once_it_trails_by_the_resolution(
+        self, backend: Backend
+    ) -> None:
+        store = backend.make(ttl=60)  # resolution: 1% of the ttl, 0.6 s
+        store.save("s1", {"a": 1}, 0)
+        loaded = store.load("s1")
+        assert loaded is not None
+        stored = backend.raw(store, "s1")
+        assert store.refresh("s1", loaded.expires_at) is True
+        assert backend.raw(store, "s1") == stored  # pushed a moment ago: nothing written
+        backend.advance(0.7)
+        low, high = expires_between(backend, lambda: store.refresh("s1", loaded.expires_at), 60)
+        refreshed = store.load("s1")
+        assert refreshed is not None
+        assert (refreshed.data, refreshed.version) == ({"a": 1}, 1)
+        assert low <= refreshed.expires_at <= high
+        assert store.refresh("nobody", loaded.expires_at) is False
+
     def test_touch_of_unknown_or_expired_is_false(self, backend: Backend) -> None:
         store = backend.make(ttl=TTL)
         store.save("s1", {}, 0)
@@ -676,6 +694,20 @@ class TestStoreFailures:
 )
 def test_json_problem(value: object, problem: str | None) -> None:
     assert json_problem(value) == problem
+
+
+def test_the_expiry_resolution_is_one_second_at_most() -> None:
+    clock = FakeClock()
+    store = MemoryStore(3600.0, clock)  # 1% of the ttl would be 36 s
+    store.save("s1", {}, 0)
+    loaded = store.load("s1")
+    assert loaded is not None
+    clock.advance(0.9)
+    assert store.refresh("s1", loaded.expires_at) is True
+    assert store.load("s1") == loaded
+    clock.advance(0.2)
+    assert store.refresh("s1", loaded.expires_at) is True
+    assert store.load("s1") == Snapshot({}, 1, clock() + 3600.0)
 
 
 class TestCleaner:

@@ -24,6 +24,9 @@ Clock = Callable[[], float]
 DEFAULT_TTL = 30 * 60.0
 DEFAULT_CLEANUP_INTERVAL = 5 * 60.0
 PURGE_BATCH_SIZE = 500
+EXPIRY_RESOLUTION = 1.0
+"""How far, in seconds, the stored expiry of a session that requests only read may trail
+now + ttl; never more than 1% of the ttl. See :meth:`SessionStore.refresh`."""
 CLEANER_DUTY = 0.05
 """The share of time a background purge may spend writing (see ``purge_expired``)."""
 
@@ -99,6 +102,19 @@ class SessionStore(ABC):
     @abstractmethod
     def touch(self, session_id: str) -> bool:
         """Push the expiry of a live session to now + ttl; ``False`` when it is not live."""
+
+    def refresh(self, session_id: str, expires_at: float) -> bool:
+        """After a request that only read a session loaded with expiry ``expires_at``: push
+        the expiry with :meth:`touch`, unless it is already within the expiry resolution of
+        now + ttl (a request less than a second ago pushed it). ``False`` when not live.
+
+        This keeps a burst of reads from writing the same expiry again and again: a touch is
+        a write, the dearest part of a read-only request (docs/stores.md, "Expiry").
+        """
+        resolution = min(EXPIRY_RESOLUTION, self.ttl / 100)
+        if expires_at > self.clock() + self.ttl - resolution:
+            return True
+        return self.touch(session_id)
 
     @abstractmethod
     def delete(self, session_id: str) -> bool:

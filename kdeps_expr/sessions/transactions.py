@@ -35,7 +35,7 @@ def _commit(store: SessionStore, state: context.SessionState) -> bool:
         if state.changed:
             store.save(state.id, state.data, state.version)
         elif state.version:
-            return store.touch(state.id)
+            return store.refresh(state.id, state.expires_at)
         elif state.id_used:
             store.save(state.id, state.data, 0)
     except ConflictError:
@@ -54,13 +54,14 @@ def transact(
 
     ``work(state)`` returns ``(result, ok)``. When ``ok`` is false, or ``work`` raises,
     nothing is written. When it is true: a changed session is saved; a session that was
-    only read has its expiry pushed; a session whose id was read but that did not exist is
-    created empty, so the id the client receives is real; a request that never touched
-    its session writes nothing (SPEC §7), and neither does one that wrote a new session
-    but left it empty without reading its id (``clear('session')`` from a client with no
-    session), so a crawler following a logout link fills no store. An id the store does
-    not know is never adopted: the state hands out a fresh one. When every one of
-    ``attempts`` saves conflicts, ``StoreError`` is raised.
+    only read has its expiry pushed (:meth:`~.base.SessionStore.refresh`); a session whose
+    id was read but that did not exist is created empty, so the id the client receives is
+    real; a request that never touched its session writes nothing (SPEC §7), and neither
+    does one that wrote a new session but left it empty without reading its id
+    (``clear('session')`` from a client with no session), so a crawler following a logout
+    link fills no store. An id the store does not know is never adopted: the state hands
+    out a fresh one. When every one of ``attempts`` saves conflicts, ``StoreError`` is
+    raised.
     """
     for attempt in range(attempts):
         if attempt:
