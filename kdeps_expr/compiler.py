@@ -80,7 +80,7 @@ def _equal(left: Closure, right: Closure, constant: Any) -> Closure:
     return run
 
 
-def _fail(exc: EvaluationError, source: str, pos: int) -> EvaluationError:
+def located(exc: EvaluationError, source: str, pos: int) -> EvaluationError:
     """``exc``, located at ``pos`` unless an inner node already located it."""
     if exc.offset is None:
         exc.locate(source, pos)
@@ -136,6 +136,8 @@ class Compiler:
         self.functions = functions
         self.limits = limits
         self.source = source
+        self.closures: dict[int, Closure] = {}
+        """The closure built for each node, by ``id(node)`` (what codegen.py builds on)."""
         self._constants: dict[Closure, Any] = {}
 
     def compile(self, node: n.Node) -> Closure:
@@ -146,6 +148,10 @@ class Compiler:
     def is_constant(self, run: Closure) -> bool:
         """True when ``run`` (made by this compiler) returns a value fixed at compile time."""
         return run in self._constants
+
+    def constant(self, run: Closure) -> Any:
+        """The value a constant ``run`` returns (see :meth:`is_constant`)."""
+        return self._constants[run]
 
     # ---- limits and errors ----------------------------------------------------------------
 
@@ -194,6 +200,11 @@ class Compiler:
     # ---- dispatch -------------------------------------------------------------------------
 
     def _compile(self, node: n.Node, in_predicate: bool) -> Closure:
+        run = self._dispatch(node, in_predicate)
+        self.closures[id(node)] = run
+        return run
+
+    def _dispatch(self, node: n.Node, in_predicate: bool) -> Closure:
         match node:
             case n.Literal():
                 return self._constant(node.value)
@@ -233,7 +244,7 @@ class Compiler:
         )
         if literals is not None and len(literals) == len(node.right.children()):
             # A literal list only tested for membership is built once; it never escapes.
-            right = self._constant(literals)
+            right = self.closures[id(members)] = self._constant(literals)
         else:
             right = self._compile(node.right, in_predicate)
         op = node.op
@@ -256,7 +267,7 @@ class Compiler:
         if op in ("in", "not in") and type(constant) is list:
             return self._membership(left, constant, op == "not in", pos)
         negated = op.startswith("not ")
-        apply = self._operation(op.removeprefix("not "))
+        apply = self.operation(op.removeprefix("not "))
         source = self.source
         if constant is not _VARIABLE and not negated:
 
@@ -265,7 +276,7 @@ class Compiler:
                 try:
                     return apply(a, constant)
                 except EvaluationError as exc:
-                    raise _fail(exc, source, pos) from None
+                    raise located(exc, source, pos) from None
 
             return run_constant
 
@@ -275,7 +286,7 @@ class Compiler:
             try:
                 result = apply(a, b)
             except EvaluationError as exc:
-                raise _fail(exc, source, pos) from None
+                raise located(exc, source, pos) from None
             return not result if negated else result
 
         return run
@@ -292,7 +303,7 @@ class Compiler:
             try:
                 return v.contained(a, members) is not negated
             except EvaluationError as exc:
-                raise _fail(exc, source, pos) from None
+                raise located(exc, source, pos) from None
 
         return run
 
@@ -307,7 +318,7 @@ class Compiler:
             try:
                 return apply(a, constant)
             except EvaluationError as exc:
-                raise _fail(exc, source, pos) from None
+                raise located(exc, source, pos) from None
 
         return run
 
@@ -315,7 +326,7 @@ class Compiler:
         self, op: str, left: Closure, right: Closure, constant: Any, pos: int
     ) -> Closure:
         """``+ - *`` with a fast path for integers whose result stays within 64 bits."""
-        fast, apply, source = _INTEGER_FAST[op], self._operation(op), self.source
+        fast, apply, source = _INTEGER_FAST[op], self.operation(op), self.source
         if type(constant) is int:
 
             def run_constant(ctx: Context) -> Any:
@@ -327,7 +338,7 @@ class Compiler:
                 try:
                     return apply(a, constant)
                 except EvaluationError as exc:
-                    raise _fail(exc, source, pos) from None
+                    raise located(exc, source, pos) from None
 
             return run_constant
 
@@ -341,11 +352,11 @@ class Compiler:
             try:
                 return apply(a, b)
             except EvaluationError as exc:
-                raise _fail(exc, source, pos) from None
+                raise located(exc, source, pos) from None
 
         return run
 
-    def _operation(self, op: str) -> Callable[[Any, Any], Any]:
+    def operation(self, op: str) -> Callable[[Any, Any], Any]:
         """The value function behind a binary operator."""
         limit = self.limits.max_size
         if op in _COMPARE:
@@ -394,7 +405,7 @@ class Compiler:
             try:
                 return apply(operand(ctx))
             except EvaluationError as exc:
-                raise _fail(exc, source, pos) from None
+                raise located(exc, source, pos) from None
 
         return self._fold(run, operand)
 
@@ -429,7 +440,7 @@ class Compiler:
             try:
                 return v.member(value, name)
             except EvaluationError as exc:
-                raise _fail(exc, source, pos) from None
+                raise located(exc, source, pos) from None
 
         return self._fold(run, target)
 
@@ -442,7 +453,7 @@ class Compiler:
             try:
                 return v.index(target(ctx), key(ctx))
             except EvaluationError as exc:
-                raise _fail(exc, source, pos) from None
+                raise located(exc, source, pos) from None
 
         return self._fold(run, target, key)
 
@@ -457,7 +468,7 @@ class Compiler:
             try:
                 return v.slice_of(target(ctx), lower(ctx), upper(ctx))
             except EvaluationError as exc:
-                raise _fail(exc, source, pos) from None
+                raise located(exc, source, pos) from None
 
         return self._fold(run, target, lower, upper)
 
@@ -475,7 +486,7 @@ class Compiler:
             try:
                 return v.member(ctx.element, name)
             except EvaluationError as exc:
-                raise _fail(exc, source, pos) from None
+                raise located(exc, source, pos) from None
 
         return run
 
@@ -520,13 +531,13 @@ class Compiler:
 
     def _invoke(self, function: Function, args: tuple[Closure, ...], pos: int) -> Closure:
         """The closure calling ``function`` with the evaluated ``args``."""
-        if function.builtin and not function.takes_limits:
-            fast = self._invoke_builtin(function, args, pos)
-            if fast is not None:
-                return fast
-        impl, name, source = function.impl, function.name, self.source
+        impl, source = function.impl, self.source
+        constants = [self._constants.get(arg, _VARIABLE) for arg in args]
+        if not catches_everything(function, _VARIABLE not in constants, len(args)):
+            return self._invoke_builtin(function, args, tuple(constants), pos)
+        name = function.name
         extra = {"limits": self.limits} if function.takes_limits else {}
-        check = None if function.builtin else _check_result
+        check = None if function.builtin else check_result
         context_first = function.pass_context
 
         def run(ctx: Context) -> Any:
@@ -536,59 +547,68 @@ class Compiler:
                 if check is not None:
                     check(name, result)
             except EvaluationError as exc:
-                raise _fail(exc, source, pos) from None
+                raise located(exc, source, pos) from None
             except ExprError:
                 raise
             except Exception as exc:  # a user function's own failure
-                raise _fail(
-                    EvaluationError(f"{name}() failed: {type(exc).__name__}: {exc}"), source, pos
-                ) from exc
+                raise located(function_failed(name, exc), source, pos) from exc
             return result
 
         return run
 
     def _invoke_builtin(
-        self, function: Function, args: tuple[Closure, ...], pos: int
-    ) -> Closure | None:
+        self, function: Function, args: tuple[Closure, ...], constants: tuple[Any, ...], pos: int
+    ) -> Closure:
         """Hot-path shapes of built-in calls: constant arguments passed as values (``get('x')``),
-        one or two computed arguments passed without building a list. ``None``: no shape fits."""
+        one computed argument passed without building a list."""
         impl, source = function.impl, self.source
-        constants = [self._constants.get(arg, _VARIABLE) for arg in args]
         if function.pass_context and _VARIABLE not in constants:
-            values = tuple(constants)
-            special = function.specialize and function.specialize(values)
+            special = function.specialize and function.specialize(constants)
             if special:
                 return special
 
             def run_constant(ctx: Context) -> Any:
                 try:
-                    return impl(ctx, *values)
+                    return impl(ctx, *constants)
                 except EvaluationError as exc:
-                    raise _fail(exc, source, pos) from None
+                    raise located(exc, source, pos) from None
 
             return run_constant
-        if len(args) == 1:
-            (only,) = args
-            if function.pass_context:
+        (only,) = args
+        if function.pass_context:
 
-                def run_context(ctx: Context) -> Any:
-                    value = only(ctx)
-                    try:
-                        return impl(ctx, value)
-                    except EvaluationError as exc:
-                        raise _fail(exc, source, pos) from None
-
-                return run_context
-
-            def run_one(ctx: Context) -> Any:
+            def run_context(ctx: Context) -> Any:
                 value = only(ctx)
                 try:
-                    return impl(value)
+                    return impl(ctx, value)
                 except EvaluationError as exc:
-                    raise _fail(exc, source, pos) from None
+                    raise located(exc, source, pos) from None
 
-            return run_one
-        return None
+            return run_context
+
+        def run_one(ctx: Context) -> Any:
+            value = only(ctx)
+            try:
+                return impl(value)
+            except EvaluationError as exc:
+                raise located(exc, source, pos) from None
+
+        return run_one
+
+
+def catches_everything(function: Function, constant_args: bool, count: int) -> bool:
+    """True when a call turns any exception of ``function`` into an error of the call
+    (``len() failed: …``). The fast shapes, built-ins that take no limits called with
+    constant arguments (context-aware ones) or with one argument, catch only
+    :class:`EvaluationError`."""
+    if not function.builtin or function.takes_limits:
+        return True
+    return not ((function.pass_context and constant_args) or count == 1)
+
+
+def function_failed(name: str, exc: Exception) -> EvaluationError:
+    """The error for a function that raised something other than an :class:`ExprError`."""
+    return EvaluationError(f"{name}() failed: {type(exc).__name__}: {exc}")
 
 
 _FOLDING = Context()
@@ -598,7 +618,7 @@ _VARIABLE: Any = object()
 """Marks an argument whose value is only known at run time."""
 
 
-def _check_result(name: str, value: Any) -> None:
+def check_result(name: str, value: Any) -> None:
     """A user function may only return expression values (SPEC §1)."""
     stack = [value]
     while stack:

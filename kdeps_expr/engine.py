@@ -7,15 +7,17 @@ expressions and templates, in bounded LRUs keyed by source) is immutable.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 from . import nodes as n
 from . import templates
 from . import values as v
-from .compiler import Closure, Compiler, check_size
+from .codegen import generate
+from .compiler import Compiler, check_size
 from .context import Context
 from .errors import EvaluationError, ExprError, ExprSyntaxError, LimitError
 from .functions import BUILTINS, Function, closest
@@ -23,6 +25,12 @@ from .limits import Limits
 from .parser import parse
 
 CACHE_SIZE = 1024
+HOT_AFTER = 100
+"""Evaluations an Expression runs on its closures before the next one promotes it to
+generated Python code (codegen.py). Generating costs about as much as a hundred
+evaluations, and most expressions of a served workflow run far more often than that;
+0 promotes at the first evaluation (the tests run both tiers that way)."""
+_NEVER = sys.maxsize
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
 
 
@@ -30,19 +38,45 @@ class Expression:
     """A compiled expression: call it with a :class:`Context` to evaluate it.
 
     ``constant`` is true when constant folding computed the value at compile time.
+
+    It starts on the closures of compiler.py, which cost nothing to build. After
+    ``hot_after`` evaluations it is promoted: its class becomes a one-off subclass whose
+    ``__call__`` is Python code generated from its nodes (codegen.py), with the same values
+    and errors. Python looks ``__call__`` up on the type, so swapping the class, one atomic
+    assignment, saves a call per evaluation over storing a function on the instance. A
+    failed generation keeps the closures, silently.
     """
 
-    __slots__ = ("_run", "constant", "end", "node", "source", "start")
+    __slots__ = (
+        "_countdown",
+        "_functions",
+        "_limits",
+        "_run",
+        "constant",
+        "end",
+        "node",
+        "source",
+        "start",
+    )
 
     def __init__(
-        self, source: str, node: n.Node, run: Closure, start: int, end: int, constant: bool
+        self,
+        source: str,
+        node: n.Node,
+        compiler: Compiler,
+        start: int,
+        end: int,
+        hot_after: int,
     ) -> None:
         self.source = source
         self.node = node
         self.start = start
         self.end = end
-        self.constant = constant
-        self._run = run
+        self._run = compiler.compile(node)
+        self.constant = compiler.is_constant(self._run)
+        self._functions = compiler.functions
+        self._limits = compiler.limits
+        self._countdown = hot_after
 
     @property
     def text(self) -> str:
@@ -50,22 +84,45 @@ class Expression:
         return self.source[self.start : self.end]
 
     def __call__(self, context: Context | None = None) -> Any:
+        self._countdown -= 1
+        if self._countdown < 0:
+            self._promote()
         try:
             return self._run(context if context is not None else Context())
-        except ExprError as exc:
+        except Exception as exc:
+            self._failed(exc)
+
+    def _promote(self) -> None:
+        """Swap in generated code; on any failure keep the closures for good."""
+        self._countdown = _NEVER
+        try:
+            compiler = Compiler(self._functions, self._limits, self.source)
+            compiler.compile(self.node)
+            hot = type(
+                "Expression",
+                (Expression,),
+                {"__slots__": (), "__call__": generate(self.node, compiler)},
+            )
+        except Exception:
+            return
+        self.__class__ = hot
+
+    def _failed(self, exc: Exception) -> NoReturn:
+        """Raise what an evaluation that raised ``exc`` gives the user: one located error."""
+        if isinstance(exc, ExprError):
             if not exc.located:
                 exc.locate(self.source, self.node.start)
-            raise
-        except RecursionError:
+            raise exc
+        if isinstance(exc, RecursionError):
             raise LimitError(
                 "expression too deeply nested to evaluate", source=self.source, offset=self.start
             ) from None
-        except Exception as exc:  # a bug of ours must still reach the user as one message
-            raise EvaluationError(
-                f"internal error: {type(exc).__name__}: {exc}",
-                source=self.source,
-                offset=self.node.start,
-            ) from exc
+        # a bug of ours must still reach the user as one message
+        raise EvaluationError(
+            f"internal error: {type(exc).__name__}: {exc}",
+            source=self.source,
+            offset=self.node.start,
+        ) from exc
 
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
@@ -150,10 +207,12 @@ class Engine:
         delimiters: Iterable[str] = templates.DEFAULT_DELIMITERS,
         limits: Limits | None = None,
         cache_size: int = CACHE_SIZE,
+        hot_after: int = HOT_AFTER,
     ) -> None:
         self.functions: dict[str, Function] = dict(BUILTINS)
         self.delimiters = templates.check_delimiters(tuple(delimiters))
         self.limits = limits or Limits()
+        self.hot_after = hot_after
         self._compile_cached = lru_cache(maxsize=cache_size)(self._compile)
         self._template_cached = lru_cache(maxsize=cache_size)(self._compile_template)
         for name, function in (functions or {}).items():
@@ -172,7 +231,7 @@ class Engine:
             raise ExprSyntaxError(f"invalid function name {name!r}")
         if not isinstance(function, Function):
             function = Function.wrap(name, function, pass_context=pass_context)
-        self.functions[name] = function
+        self.functions = {**self.functions, name: function}  # compiled code keeps the old set
         self._compile_cached.cache_clear()
         self._template_cached.cache_clear()
 
@@ -192,8 +251,7 @@ class Engine:
 
     def _build(self, source: str, node: n.Node, start: int, end: int) -> Expression:
         compiler = Compiler(self.functions, self.limits, source)
-        run = compiler.compile(node)
-        return Expression(source, node, run, start, end, compiler.is_constant(run))
+        return Expression(source, node, compiler, start, end, self.hot_after)
 
     def evaluate(self, source: str, context: Context | None = None) -> Any:
         """Compile (cached) and evaluate ``source``."""

@@ -30,8 +30,8 @@ def test_templates_are_cached_too() -> None:
     )
 
 
-def test_registering_a_function_clears_what_was_compiled_with_the_old_set() -> None:
-    engine = Engine()
+def test_registering_a_function_clears_what_was_compiled_with_the_old_set(hot_after: int) -> None:
+    engine = Engine(hot_after=hot_after)
     with pytest.raises(ExprSyntaxError):
         engine.compile("double(2)")
     engine.register("double", lambda x: x * 2)
@@ -64,25 +64,30 @@ def test_registering_a_function_clears_what_was_compiled_with_the_old_set() -> N
     ],
 )
 def test_constant_subexpressions_fold_at_compile_time(
-    source: str, constant: bool, value: object
+    hot_after: int, source: str, constant: bool, value: object
 ) -> None:
-    expression = Engine().compile(source)
+    expression = Engine(hot_after=hot_after).compile(source)
     assert expression.constant is constant
     if value is not None:
         assert expression(Context(Request(query={"x": 1}))) == value
 
 
-def test_folded_lists_are_never_shared_between_evaluations() -> None:
-    expression = Engine().compile("[1, 2]")
+def test_folded_lists_are_never_shared_between_evaluations(hot_after: int) -> None:
+    expression = Engine(hot_after=hot_after).compile("[1, 2]")
     first = expression()
     first.append(3)
     assert expression() == [1, 2]
 
 
-def test_delimiters_are_per_engine() -> None:
-    assert Engine().render("<< 1 + 1 >> {{ 2 }}") == "2 2"
-    assert Engine(delimiters=("{{",)).render("<< 1 + 1 >> {{ 2 }}") == "<< 1 + 1 >> 2"
-    assert Engine(delimiters=("<<",)).render("<< 1 + 1 >> {{ 2 }}") == "2 {{ 2 }}"
+def test_delimiters_are_per_engine(hot_after: int) -> None:
+    assert Engine(hot_after=hot_after).render("<< 1 + 1 >> {{ 2 }}") == "2 2"
+    assert (
+        Engine(hot_after=hot_after, delimiters=("{{",)).render("<< 1 + 1 >> {{ 2 }}")
+        == "<< 1 + 1 >> 2"
+    )
+    assert (
+        Engine(hot_after=hot_after, delimiters=("<<",)).render("<< 1 + 1 >> {{ 2 }}") == "2 {{ 2 }}"
+    )
 
 
 def test_an_unknown_delimiter_is_refused() -> None:
@@ -118,8 +123,10 @@ def test_an_unknown_delimiter_is_refused() -> None:
         "list-member-not-literal",
     ],
 )
-def test_membership_in_a_literal_list_keeps_the_equality_rules(source: str, value: bool) -> None:
-    assert Engine().evaluate(source) is value
+def test_membership_in_a_literal_list_keeps_the_equality_rules(
+    hot_after: int, source: str, value: bool
+) -> None:
+    assert Engine(hot_after=hot_after).evaluate(source) is value
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ from expr_cases import make_context
 
 from kdeps_expr import Engine, EvaluationError, ExprError, ExprSyntaxError, LimitError
 
-ENGINE = Engine()
 SOURCES = "memory, session, output, query, body, param, header, info"
 FIELDS = (
     "sessionId, requestId, timestamp, method, path, ip, actionId, workflow.name, workflow.version"
@@ -326,9 +325,11 @@ def golden(message: str, line: str, column: int, row: int = 1) -> str:
         ),
     ],
 )
-def test_golden_expression_errors(source: str, error: type[ExprError], expected: str) -> None:
+def test_golden_expression_errors(
+    engine: Engine, source: str, error: type[ExprError], expected: str
+) -> None:
     with pytest.raises(ExprError) as caught:
-        ENGINE.evaluate(source, make_context())
+        engine.evaluate(source, make_context())
     assert type(caught.value) is error
     assert str(caught.value) == expected
 
@@ -380,9 +381,11 @@ def test_golden_expression_errors(source: str, error: type[ExprError], expected:
         ),
     ],
 )
-def test_golden_multi_line_errors(source: str, error: type[ExprError], expected: str) -> None:
+def test_golden_multi_line_errors(
+    engine: Engine, source: str, error: type[ExprError], expected: str
+) -> None:
     with pytest.raises(ExprError) as caught:
-        ENGINE.evaluate(source, make_context())
+        engine.evaluate(source, make_context())
     assert type(caught.value) is error
     assert str(caught.value) == expected
 
@@ -452,23 +455,25 @@ def test_golden_multi_line_errors(source: str, error: type[ExprError], expected:
         ),
     ],
 )
-def test_golden_template_errors(template: str, error: type[ExprError], expected: str) -> None:
+def test_golden_template_errors(
+    engine: Engine, template: str, error: type[ExprError], expected: str
+) -> None:
     with pytest.raises(ExprError) as caught:
-        ENGINE.render(template, make_context())
+        engine.render(template, make_context())
     assert type(caught.value) is error
     assert str(caught.value) == expected
 
 
-def test_too_long_source_has_no_caret_line() -> None:
+def test_too_long_source_has_no_caret_line(engine: Engine) -> None:
     """Decision: a source over the limit is not echoed back (it may be 10 MB)."""
     with pytest.raises(LimitError) as caught:
-        ENGINE.compile("1" * 10_001)
+        engine.compile("1" * 10_001)
     assert str(caught.value) == "expression too long: 10,001 characters (the limit is 10,000)"
 
 
-def test_error_attributes() -> None:
+def test_error_attributes(engine: Engine) -> None:
     with pytest.raises(EvaluationError) as caught:
-        ENGINE.evaluate("1 +\n  1 / 0")
+        engine.evaluate("1 +\n  1 / 0")
     error = caught.value
     assert (error.message, error.line, error.column) == ("division by zero", 2, 5)
     assert error.source == "1 +\n  1 / 0"
@@ -476,9 +481,9 @@ def test_error_attributes() -> None:
     assert error.source_line == "  1 / 0"
 
 
-def test_placed_error_renders_file_position() -> None:
+def test_placed_error_renders_file_position(engine: Engine) -> None:
     with pytest.raises(ExprError) as caught:
-        ENGINE.evaluate("1 + foo")
+        engine.evaluate("1 + foo")
     caught.value.place("resources/login.yaml", 7, 13, "- set('x', 1 + foo)")
     assert str(caught.value) == (
         "resources/login.yaml:7:13: unknown name foo\n | - set('x', 1 + foo)\n | ............^"

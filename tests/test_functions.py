@@ -18,7 +18,6 @@ from kdeps_expr import (
     SessionState,
 )
 
-ENGINE = Engine()
 SOURCES = "memory, session, output, query, body, param, header, info"
 INFO_FIELDS = (
     "sessionId, requestId, timestamp, method, path, ip, actionId, workflow.name, workflow.version"
@@ -33,19 +32,19 @@ SPEC_BUILTINS = [
 ]
 
 
-def test_every_builtin_of_the_spec_exists() -> None:
-    missing = [name for name in SPEC_BUILTINS if name not in ENGINE.functions]
+def test_every_builtin_of_the_spec_exists(engine: Engine) -> None:
+    missing = [name for name in SPEC_BUILTINS if name not in engine.functions]
     assert missing == []
 
 
 @pytest.mark.parametrize(("source", "expected"), FUNCTIONS)
-def test_builtin(source: str, expected: Any) -> None:
-    assert_same(ENGINE.evaluate(source, make_context()), expected)
+def test_builtin(engine: Engine, source: str, expected: Any) -> None:
+    assert_same(engine.evaluate(source, make_context()), expected)
 
 
 @pytest.mark.parametrize(("source", "expected"), SCOPE_READS)
-def test_scope_read(source: str, expected: Any) -> None:
-    assert_same(ENGINE.evaluate(source, make_context()), expected)
+def test_scope_read(engine: Engine, source: str, expected: Any) -> None:
+    assert_same(engine.evaluate(source, make_context()), expected)
 
 
 @pytest.mark.parametrize(
@@ -143,9 +142,9 @@ def test_scope_read(source: str, expected: Any) -> None:
         ),
     ],
 )
-def test_function_errors(source: str, message: str) -> None:
+def test_function_errors(engine: Engine, source: str, message: str) -> None:
     with pytest.raises(EvaluationError) as caught:
-        ENGINE.evaluate(source, make_context())
+        engine.evaluate(source, make_context())
     assert caught.value.message == message
 
 
@@ -166,9 +165,9 @@ def test_function_errors(source: str, message: str) -> None:
         pytest.param("xyzzy(1)", "unknown function xyzzy", id="unknown-no-suggestion"),
     ],
 )
-def test_calls_are_checked_at_compile_time(source: str, message: str) -> None:
+def test_calls_are_checked_at_compile_time(engine: Engine, source: str, message: str) -> None:
     with pytest.raises(ExprSyntaxError) as caught:
-        ENGINE.compile(source)
+        engine.compile(source)
     assert caught.value.message == message
 
 
@@ -197,7 +196,7 @@ def test_calls_are_checked_at_compile_time(source: str, message: str) -> None:
         pytest.param({}, None, id="missing"),
     ],
 )
-def test_get_search_order(sources: dict[str, Any], expected: Any) -> None:
+def test_get_search_order(engine: Engine, sources: dict[str, Any], expected: Any) -> None:
     key = "Key"
     context = Context(
         Request(
@@ -209,35 +208,35 @@ def test_get_search_order(sources: dict[str, Any], expected: Any) -> None:
         memory={key: sources["memory"]} if "memory" in sources else {},
         outputs={key: sources["outputs"]} if "outputs" in sources else {},
     )
-    assert_same(ENGINE.evaluate("get('Key')", context), expected)
+    assert_same(engine.evaluate("get('Key')", context), expected)
 
 
-def test_get_of_a_non_map_body_finds_nothing_there() -> None:
+def test_get_of_a_non_map_body_finds_nothing_there(engine: Engine) -> None:
     context = Context(Request(body=["not", "a", "map"], headers={"k": "h"}))
-    assert ENGINE.evaluate("get('k')", context) == "h"
-    assert ENGINE.evaluate("get('k', 'body')", context) is None
+    assert engine.evaluate("get('k')", context) == "h"
+    assert engine.evaluate("get('k', 'body')", context) is None
 
 
-def test_action_id_reads_its_output_whatever_memory_and_request_hold() -> None:
+def test_action_id_reads_its_output_whatever_memory_and_request_hold(engine: Engine) -> None:
     context = Context(
         Request(query={"llm": "from query"}),
         memory={"llm": "from memory"},
         outputs={"llm": "answer"},
         action_ids=frozenset({"llm", "pending"}),
     )
-    assert ENGINE.evaluate("get('llm')", context) == "answer"
-    assert ENGINE.evaluate("get('pending')", context) is None
-    assert ENGINE.evaluate("get('llm', 'memory')", context) == "from memory"
+    assert engine.evaluate("get('llm')", context) == "answer"
+    assert engine.evaluate("get('pending')", context) is None
+    assert engine.evaluate("get('llm', 'memory')", context) == "from memory"
 
 
-def test_seed_preferences_read_request_before_defaults_never_the_session() -> None:
+def test_seed_preferences_read_request_before_defaults_never_the_session(engine: Engine) -> None:
     """The seed's user-preferences resource: ``get('language', 'en')`` then save it."""
     source = "set('language', get('language', 'en'), 'session')"
     session = SessionState({"language": "de"})
     first = Context(Request(query={"language": "fr"}), session=session)
-    assert ENGINE.evaluate(source, first) == "fr"
+    assert engine.evaluate(source, first) == "fr"
     again = Context(Request(), session=session)
-    assert ENGINE.evaluate(source, again) == "en"
+    assert engine.evaluate(source, again) == "en"
     assert session.data["language"] == "en"
 
 
@@ -293,11 +292,15 @@ def test_seed_preferences_read_request_before_defaults_never_the_session() -> No
     ],
 )
 def test_writes(
-    source: str, result: Any, memory: dict[str, Any] | None, session: dict[str, Any] | None
+    engine: Engine,
+    source: str,
+    result: Any,
+    memory: dict[str, Any] | None,
+    session: dict[str, Any] | None,
 ) -> None:
     """``memory``/``session``: expected entries after the call; ``None`` as a value: gone."""
     context = make_context()
-    assert_same(ENGINE.evaluate(source, context), result)
+    assert_same(engine.evaluate(source, context), result)
     for store, expected in ((context.memory, memory), (context.session.data, session)):
         for key, value in (expected or {}).items():
             if value is None and not source.startswith("set("):
@@ -307,48 +310,48 @@ def test_writes(
                 assert_same(store[key], value)
 
 
-def test_set_then_get_in_one_expression() -> None:
+def test_set_then_get_in_one_expression(engine: Engine) -> None:
     context = make_context()
-    assert ENGINE.evaluate("[set('x', 5), get('x'), get('x', 'memory')]", context) == [5, 5, 5]
-    assert ENGINE.evaluate("set('y', 1, 'session') + get('y', 'session')", context) == 2
-    assert ENGINE.evaluate("get('y')", context) is None  # unqualified get never sees it
+    assert engine.evaluate("[set('x', 5), get('x'), get('x', 'memory')]", context) == [5, 5, 5]
+    assert engine.evaluate("set('y', 1, 'session') + get('y', 'session')", context) == 2
+    assert engine.evaluate("get('y')", context) is None  # unqualified get never sees it
 
 
-def test_set_nil_in_session_keeps_the_key() -> None:
+def test_set_nil_in_session_keeps_the_key(engine: Engine) -> None:
     context = make_context()
-    ENGINE.evaluate("set('user', nil, 'session')", context)
+    engine.evaluate("set('user', nil, 'session')", context)
     assert context.session.data["user"] is None
     assert "user" in context.session.data
-    assert ENGINE.evaluate("'user' in session()", context) is True
-    assert ENGINE.evaluate("get('user', 'session', 'anon')", context) == "anon"
+    assert engine.evaluate("'user' in session()", context) is True
+    assert engine.evaluate("get('user', 'session', 'anon')", context) == "anon"
 
 
-def test_clear_session_is_a_logout() -> None:
+def test_clear_session_is_a_logout(engine: Engine) -> None:
     context = make_context()
-    assert ENGINE.evaluate("clear('session')", context) is None
+    assert engine.evaluate("clear('session')", context) is None
     assert context.session.data == {}
     assert context.session.changed
-    assert ENGINE.evaluate("session()", context) == {}
-    assert ENGINE.evaluate("get('mem')", context) == "from memory"
+    assert engine.evaluate("session()", context) == {}
+    assert engine.evaluate("get('mem')", context) == "from memory"
 
 
-def test_clear_memory() -> None:
+def test_clear_memory(engine: Engine) -> None:
     context = make_context()
-    assert ENGINE.evaluate("clear('memory')", context) is None
+    assert engine.evaluate("clear('memory')", context) is None
     assert context.memory == {}
     assert context.session.data["user"] == "ann"
 
 
-def test_session_returns_the_whole_session() -> None:
+def test_session_returns_the_whole_session(engine: Engine) -> None:
     context = make_context()
-    assert ENGINE.evaluate("session()", context) == context.session.data
-    assert ENGINE.evaluate("len(session())", context) == 5
+    assert engine.evaluate("session()", context) == context.session.data
+    assert engine.evaluate("len(session())", context) == 5
 
 
-def test_failed_write_changes_nothing() -> None:
+def test_failed_write_changes_nothing(engine: Engine) -> None:
     context = make_context()
     with pytest.raises(EvaluationError):
-        ENGINE.evaluate("set('k', 1, 'sesion')", context)
+        engine.evaluate("set('k', 1, 'sesion')", context)
     assert "k" not in context.memory
     assert "k" not in context.session.data
     assert not context.session.changed
@@ -357,8 +360,8 @@ def test_failed_write_changes_nothing() -> None:
 # ---- info -------------------------------------------------------------------------------
 
 
-def test_info_timestamp_is_utc_rfc3339_seconds() -> None:
-    stamp = ENGINE.evaluate("info('timestamp')", Context())
+def test_info_timestamp_is_utc_rfc3339_seconds(engine: Engine) -> None:
+    stamp = engine.evaluate("info('timestamp')", Context())
     assert isinstance(stamp, str)
     assert len(stamp) == 20
     assert stamp[4] == stamp[7] == "-"
@@ -366,29 +369,29 @@ def test_info_timestamp_is_utc_rfc3339_seconds() -> None:
     assert stamp.endswith("Z")
 
 
-def test_info_session_id_is_the_real_id() -> None:
+def test_info_session_id_is_the_real_id(engine: Engine) -> None:
     context = make_context()
-    assert ENGINE.evaluate("info('sessionId') == info('session_id')", context) is True
-    assert ENGINE.evaluate("info('sessionId')", context) == SESSION_ID
+    assert engine.evaluate("info('sessionId') == info('session_id')", context) is True
+    assert engine.evaluate("info('sessionId')", context) == SESSION_ID
     fresh = Context()
-    made = ENGINE.evaluate("info('sessionId')", fresh)
+    made = engine.evaluate("info('sessionId')", fresh)
     assert isinstance(made, str)
     assert len(made) == 43
-    assert ENGINE.evaluate("info('sessionId')", fresh) == made
+    assert engine.evaluate("info('sessionId')", fresh) == made
 
 
 # ---- functions registered by users ----------------------------------------------------------
 
 
-def test_register_plain_function() -> None:
-    engine = Engine()
+def test_register_plain_function(hot_after: int) -> None:
+    engine = Engine(hot_after=hot_after)
     engine.register("double", lambda x: x * 2)
     assert engine.evaluate("double(21)") == 42
     assert engine.evaluate("map([1, 2], double(#))") == [2, 4]
 
 
-def test_register_with_context() -> None:
-    engine = Engine()
+def test_register_with_context(hot_after: int) -> None:
+    engine = Engine(hot_after=hot_after)
 
     def greeting(context: Context, name: str) -> str:
         return f"hello {name} from {context.request.path}"
@@ -400,13 +403,13 @@ def test_register_with_context() -> None:
     assert caught.value.message == "greet() takes 1 argument, got 0"
 
 
-def test_register_through_the_constructor() -> None:
-    engine = Engine(functions={"answer": lambda: 42})
+def test_register_through_the_constructor(hot_after: int) -> None:
+    engine = Engine(hot_after=hot_after, functions={"answer": lambda: 42})
     assert engine.evaluate("answer() + 0") == 42
 
 
-def test_register_arity_from_signature() -> None:
-    engine = Engine()
+def test_register_arity_from_signature(hot_after: int) -> None:
+    engine = Engine(hot_after=hot_after)
     engine.register("opt", lambda a, b=1: a + b)
     engine.register("many", lambda *items: len(items))
     assert engine.evaluate("opt(1)") == 2
@@ -418,8 +421,8 @@ def test_register_arity_from_signature() -> None:
     assert caught.value.message == "opt() takes 1 to 2 arguments, got 3"
 
 
-def test_register_replaces_builtin_and_invalidates_cache() -> None:
-    engine = Engine()
+def test_register_replaces_builtin_and_invalidates_cache(hot_after: int) -> None:
+    engine = Engine(hot_after=hot_after)
     assert engine.evaluate("upper('a')") == "A"
     engine.register("upper", lambda text: f"<{text}>")
     assert engine.evaluate("upper('a')") == "<a>"
@@ -429,12 +432,12 @@ def test_register_replaces_builtin_and_invalidates_cache() -> None:
     assert engine.evaluate("later()") == "now"
 
 
-def test_registering_on_one_engine_leaves_others_alone() -> None:
-    engine = Engine()
+def test_registering_on_one_engine_leaves_others_alone(hot_after: int) -> None:
+    engine = Engine(hot_after=hot_after)
     engine.register("mine", lambda: 1)
     with pytest.raises(ExprSyntaxError):
-        Engine().compile("mine()")
-    assert Engine().evaluate("upper('a')") == "A"
+        Engine(hot_after=hot_after).compile("mine()")
+    assert Engine(hot_after=hot_after).evaluate("upper('a')") == "A"
 
 
 def _return(value: Any) -> Any:
@@ -459,16 +462,16 @@ NOT_A_VALUE = " not an expression value (nil, bool, int, float, string, list or 
         pytest.param([float("nan")], "f() returned a number that is not finite", id="nan"),
     ],
 )
-def test_user_function_returning_a_non_value(result: Any, message: str) -> None:
-    engine = Engine()
+def test_user_function_returning_a_non_value(hot_after: int, result: Any, message: str) -> None:
+    engine = Engine(hot_after=hot_after)
     engine.register("f", _return(result))
     with pytest.raises(EvaluationError) as caught:
         engine.evaluate("f()")
     assert caught.value.message == message
 
 
-def test_user_function_failure_is_an_evaluation_error() -> None:
-    engine = Engine()
+def test_user_function_failure_is_an_evaluation_error(hot_after: int) -> None:
+    engine = Engine(hot_after=hot_after)
     engine.register("boom", lambda: 1 // 0)
     with pytest.raises(EvaluationError) as caught:
         engine.evaluate("1 + boom()")
@@ -480,8 +483,8 @@ def test_user_function_failure_is_an_evaluation_error() -> None:
     assert isinstance(caught.value.__cause__, ZeroDivisionError)
 
 
-def test_user_function_may_raise_expression_errors() -> None:
-    engine = Engine()
+def test_user_function_may_raise_expression_errors(hot_after: int) -> None:
+    engine = Engine(hot_after=hot_after)
 
     def strict(value: Any) -> Any:
         raise EvaluationError(f"strict() refuses {value!r}")

@@ -13,17 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from kdeps_expr import Engine, ExprError
 from kdeps_expr.parser import parse
 
-ENGINE = Engine()
-
 
 @pytest.mark.parametrize(("source", "expected"), ALL_ROWS)
-def test_printed_source_evaluates_the_same(source: str, expected: Any) -> None:
+def test_printed_source_evaluates_the_same(engine: Engine, source: str, expected: Any) -> None:
     node = parse(source)
     printed = str(node)
     reparsed = parse(printed)
     assert reparsed == node, printed
     assert str(reparsed) == printed
-    assert_same(ENGINE.evaluate(printed, make_context()), expected)
+    assert_same(engine.evaluate(printed, make_context()), expected)
 
 
 @pytest.mark.parametrize(
@@ -84,20 +82,20 @@ def test_printer_parenthesises_only_where_needed(source: str, printed: str) -> N
     assert parse(printed) == node
 
 
-def _outcome(source: str) -> Any:
+def _outcome(engine: Engine, source: str) -> Any:
     try:
-        return ("value", repr(ENGINE.evaluate(source, make_context())))
+        return ("value", repr(engine.evaluate(source, make_context())))
     except ExprError as error:
         return ("error", type(error).__name__, error.message)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions())
-def test_random_trees_print_back(source: str) -> None:
+def test_random_trees_print_back(engine: Engine, source: str) -> None:
     try:
         node = parse(source)
     except ExprError:
         return
     printed = str(node)
     assert parse(printed) == node, printed
-    assert _outcome(printed) == _outcome(source)
+    assert _outcome(engine, printed) == _outcome(engine, source)

@@ -24,7 +24,6 @@ from kdeps_expr import (
     Limits,
 )
 
-ENGINE = Engine()
 VALUE_TYPES = (type(None), bool, int, float, str, list, dict)
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -38,9 +37,11 @@ def _only_values(value: Any) -> bool:
     return type(value) in VALUE_TYPES
 
 
-def _raises(error: type[ExprError], source: str, context: Context | None = None) -> ExprError:
+def _raises(
+    engine: Engine, error: type[ExprError], source: str, context: Context | None = None
+) -> ExprError:
     with pytest.raises(ExprError) as caught:
-        ENGINE.evaluate(source, context or make_context())
+        engine.evaluate(source, context or make_context())
     assert isinstance(caught.value, error), repr(caught.value)
     assert caught.value.__traceback__ is not None
     return caught.value
@@ -70,31 +71,31 @@ DEEP = 1_000
         pytest.param("'" + "(" * 5000 + "' + " + "(" * 200 + "1" + ")" * 200, id="after-string"),
     ],
 )
-def test_deep_nesting_is_a_limit_error(source: str) -> None:
-    error = _raises(LimitError, source)
+def test_deep_nesting_is_a_limit_error(engine: Engine, source: str) -> None:
+    error = _raises(engine, LimitError, source)
     assert error.message in (
         "expression nested too deeply (the limit is 100 levels)",
         f"expression too long: {len(source):,} characters (the limit is 10,000)",
     )
 
 
-def test_nesting_limit_boundary() -> None:
-    assert ENGINE.evaluate("(" * 100 + "1" + ")" * 100) == 1
-    assert ENGINE.evaluate("-" * 99 + "1") == -1
-    _raises(LimitError, "(" * 101 + "1" + ")" * 101)
-    _raises(LimitError, "-" * 100 + "1")
+def test_nesting_limit_boundary(engine: Engine) -> None:
+    assert engine.evaluate("(" * 100 + "1" + ")" * 100) == 1
+    assert engine.evaluate("-" * 99 + "1") == -1
+    _raises(engine, LimitError, "(" * 101 + "1" + ")" * 101)
+    _raises(engine, LimitError, "-" * 100 + "1")
 
 
-def test_deep_nesting_in_template() -> None:
+def test_deep_nesting_in_template(engine: Engine) -> None:
     with pytest.raises(LimitError) as caught:
-        ENGINE.render("x {{ " + "(" * DEEP + "1" + ")" * DEEP + " }}")
+        engine.render("x {{ " + "(" * DEEP + "1" + ")" * DEEP + " }}")
     error = caught.value
     # The caret is on the 101st bracket, counted from the start of the template text.
     assert (error.line, error.column, error.offset) == (1, 106, 105)
 
 
-def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
-    assert ENGINE.evaluate("'" + "([{" * 3000 + "'") == "([{" * 3000
+def test_brackets_inside_strings_do_not_count_as_nesting(engine: Engine) -> None:
+    assert engine.evaluate("'" + "([{" * 3000 + "'") == "([{" * 3000
 
 
 # ---- size of what an expression produces ----------------------------------------------------
@@ -121,8 +122,8 @@ TEN_MB = 10_000_000
         pytest.param("json('\\n' * 600000)", id="json-escapes"),
     ],
 )
-def test_huge_results_are_limit_errors(source: str) -> None:
-    error = _raises(LimitError, source)
+def test_huge_results_are_limit_errors(engine: Engine, source: str) -> None:
+    error = _raises(engine, LimitError, source)
     assert error.message.startswith("result too large: ")
 
 
@@ -134,9 +135,9 @@ def test_huge_results_are_limit_errors(source: str) -> None:
         pytest.param("a {{ ['x' * 999999] }}", id="list-of-big-string"),
     ],
 )
-def test_huge_rendered_template_is_a_limit_error(template: str) -> None:
+def test_huge_rendered_template_is_a_limit_error(engine: Engine, template: str) -> None:
     with pytest.raises(LimitError):
-        ENGINE.render(template)
+        engine.render(template)
 
 
 SHARED = "[[[1] * 1000] * 1000] * 1000"  # 10^9 items through shared sub-lists
@@ -159,13 +160,15 @@ SHARED = "[[[1] * 1000] * 1000] * 1000"  # 10^9 items through shared sub-lists
                      id="projection-values"),
     ],
 )  # fmt: skip
-def test_shared_sub_lists_cost_their_distinct_size(source: str, expected: Any) -> None:
-    assert ENGINE.evaluate(source) == expected
+def test_shared_sub_lists_cost_their_distinct_size(
+    engine: Engine, source: str, expected: Any
+) -> None:
+    assert engine.evaluate(source) == expected
 
 
-def test_size_limit_boundary() -> None:
-    assert len(ENGINE.evaluate("'ab' * 500000")) == 1_000_000
-    _raises(LimitError, "'ab' * 500000 + 'c'")
+def test_size_limit_boundary(engine: Engine) -> None:
+    assert len(engine.evaluate("'ab' * 500000")) == 1_000_000
+    _raises(engine, LimitError, "'ab' * 500000 + 'c'")
 
 
 # ---- regular expressions ------------------------------------------------------------------
@@ -178,12 +181,17 @@ def test_size_limit_boundary() -> None:
         pytest.param("a" * 5000 + "b", "(a|aa)+$", id="alternation"),
     ],
 )
-def test_catastrophic_regex_is_a_limit_error(subject: str, pattern: str) -> None:
-    error = _raises(LimitError, f"'{subject}' matches '{pattern}'")
+def test_catastrophic_regex_is_a_limit_error(engine: Engine, subject: str, pattern: str) -> None:
+    error = _raises(engine, LimitError, f"'{subject}' matches '{pattern}'")
     assert error.message == "regular expression took longer than 0.25 s"
 
 
-QUICK_PREDICATES = Engine(limits=Limits(predicate_timeout=0.05))
+@pytest.fixture
+def quick_predicates(hot_after: int) -> Engine:
+    """An Engine whose predicate calls time out after 50 ms."""
+    return Engine(limits=Limits(predicate_timeout=0.05), hot_after=hot_after)
+
+
 LONG = "split('a' * 100000, '')"
 
 
@@ -196,27 +204,29 @@ LONG = "split('a' * 100000, '')"
     ],
     ids=["nested-count", "nested-any-all", "regex-inside-nested-predicates"],
 )
-def test_nested_predicates_end_at_the_predicate_timeout(source: str, failing_call: str) -> None:
+def test_nested_predicates_end_at_the_predicate_timeout(
+    quick_predicates: Engine, source: str, failing_call: str
+) -> None:
     with pytest.raises(LimitError) as caught:
-        QUICK_PREDICATES.evaluate(source)
+        quick_predicates.evaluate(source)
     assert caught.value.message == f"{failing_call}() took longer than 0.05 s (predicate_timeout)"
     context = Context()
     with pytest.raises(LimitError):
-        QUICK_PREDICATES.evaluate(source, context)
+        quick_predicates.evaluate(source, context)
     assert (context.deadline, context.element) == (0.0, None)  # the next call starts afresh
 
 
-def test_predicates_within_the_timeout_run_to_the_end() -> None:
-    assert QUICK_PREDICATES.evaluate("count(split('a' * 1000, ''), # == 'a')") == 1000
+def test_predicates_within_the_timeout_run_to_the_end(quick_predicates: Engine) -> None:
+    assert quick_predicates.evaluate("count(split('a' * 1000, ''), # == 'a')") == 1000
 
 
-def test_long_regex_is_a_limit_error() -> None:
-    error = _raises(LimitError, "'a' matches '" + "a" * 1001 + "'")
+def test_long_regex_is_a_limit_error(engine: Engine) -> None:
+    error = _raises(engine, LimitError, "'a' matches '" + "a" * 1001 + "'")
     assert error.message == "regular expression too long: 1,001 characters (the limit is 1,000)"
 
 
-def test_invalid_regex_is_an_evaluation_error() -> None:
-    _raises(EvaluationError, "'a' matches '(?<'")
+def test_invalid_regex_is_an_evaluation_error(engine: Engine) -> None:
+    _raises(engine, EvaluationError, "'a' matches '(?<'")
 
 
 # ---- Python is not reachable --------------------------------------------------------------
@@ -283,9 +293,9 @@ def test_invalid_regex_is_an_evaluation_error() -> None:
     ],
 )
 def test_python_attributes_are_unreachable(
-    source: str, error: type[ExprError], message: str
+    engine: Engine, source: str, error: type[ExprError], message: str
 ) -> None:
-    raised = _raises(error, source)
+    raised = _raises(engine, error, source)
     assert raised.message == message
 
 
@@ -305,9 +315,9 @@ def test_python_attributes_are_unreachable(
         pytest.param("get('item')['__dict__']", id="body-dict"),
     ],
 )
-def test_dunder_names_are_plain_missing_keys(source: str) -> None:
+def test_dunder_names_are_plain_missing_keys(engine: Engine, source: str) -> None:
     """On maps a dunder name is just a key that is not there; over lists it projects."""
-    value = ENGINE.evaluate(source, make_context())
+    value = engine.evaluate(source, make_context())
     assert value is None or value == [] or value == [None, None] or value == [None]
 
 
@@ -325,15 +335,15 @@ def test_dunder_names_are_plain_missing_keys(source: str) -> None:
         pytest.param("get('a')\x00", id="nul-byte"),
     ],
 )
-def test_python_syntax_is_a_syntax_error(source: str) -> None:
+def test_python_syntax_is_a_syntax_error(engine: Engine, source: str) -> None:
     with pytest.raises(ExprSyntaxError):
-        ENGINE.compile(source)
+        engine.compile(source)
 
 
-def test_context_objects_never_leak_into_values() -> None:
+def test_context_objects_never_leak_into_values(engine: Engine) -> None:
     context = make_context()
     for source in ["session()", "get('fetch')", "get('item')", "info('sessionId')", "[session()]"]:
-        assert _only_values(ENGINE.evaluate(source, context))
+        assert _only_values(engine.evaluate(source, context))
 
 
 # ---- numbers ------------------------------------------------------------------------------
@@ -357,8 +367,8 @@ def test_context_objects_never_leak_into_values() -> None:
         pytest.param("round(1.7e308, -308)", id="round-up-to-inf"),
     ],
 )
-def test_huge_numbers_are_evaluation_errors(source: str) -> None:
-    _raises(EvaluationError, source)
+def test_huge_numbers_are_evaluation_errors(engine: Engine, source: str) -> None:
+    _raises(engine, EvaluationError, source)
 
 
 @pytest.mark.parametrize(
@@ -374,8 +384,8 @@ def test_huge_numbers_are_evaluation_errors(source: str) -> None:
         pytest.param("[1, 2][0:9223372036854775807]", [1, 2], id="huge-slice-bound"),
     ],
 )
-def test_extreme_but_valid_numbers(source: str, expected: Any) -> None:
-    assert ENGINE.evaluate(source) == expected
+def test_extreme_but_valid_numbers(engine: Engine, source: str, expected: Any) -> None:
+    assert engine.evaluate(source) == expected
 
 
 # ---- source size and node count -------------------------------------------------------------
@@ -390,9 +400,9 @@ def test_extreme_but_valid_numbers(source: str, expected: Any) -> None:
         pytest.param("// " + "x" * 10_000 + "\n1", id="comment"),
     ],
 )
-def test_source_over_10000_characters(source: str) -> None:
+def test_source_over_10000_characters(engine: Engine, source: str) -> None:
     with pytest.raises(LimitError) as caught:
-        ENGINE.compile(source)
+        engine.compile(source)
     assert caught.value.message == (
         f"expression too long: {len(source):,} characters (the limit is 10,000)"
     )
@@ -407,14 +417,16 @@ def test_source_over_10000_characters(source: str) -> None:
         pytest.param("[" + ", ".join(["[1, 2]"] * 700) + "]", id="nested-lists"),
     ],
 )
-def test_more_than_2000_nodes(source: str) -> None:
+def test_more_than_2000_nodes(engine: Engine, source: str) -> None:
     with pytest.raises(LimitError) as caught:
-        ENGINE.compile(source)
+        engine.compile(source)
     assert caught.value.message == "expression too complex: more than 2,000 nodes"
 
 
-def test_limits_are_configurable() -> None:
-    engine = Engine(limits=Limits(max_source=20, max_nodes=5, max_depth=3, max_size=10))
+def test_limits_are_configurable(hot_after: int) -> None:
+    engine = Engine(
+        hot_after=hot_after, limits=Limits(max_source=20, max_nodes=5, max_depth=3, max_size=10)
+    )
     for source, message in [
         ("1" * 21, "expression too long: 21 characters (the limit is 20)"),
         ("[1, 2, 3, 4, 5]", "expression too complex: more than 5 nodes"),
@@ -458,24 +470,26 @@ GRAMMAR_PIECES = st.sampled_from(
 
 @FUZZ
 @given(st.text(max_size=40))
-def test_random_text_only_raises_expr_errors(text: str) -> None:
-    _everything(ENGINE, text)
+def test_random_text_only_raises_expr_errors(engine: Engine, text: str) -> None:
+    _everything(engine, text)
 
 
 @FUZZ
 @given(st.lists(GRAMMAR_PIECES, max_size=30).map("".join))
-def test_random_grammar_soup_only_raises_expr_errors(text: str) -> None:
-    _everything(ENGINE, text)
+def test_random_grammar_soup_only_raises_expr_errors(engine: Engine, text: str) -> None:
+    _everything(engine, text)
 
 
 @FUZZ
 @given(expressions())
-def test_random_expression_trees_only_raise_expr_errors(source: str) -> None:
-    _everything(ENGINE, source)
+def test_random_expression_trees_only_raise_expr_errors(engine: Engine, source: str) -> None:
+    _everything(engine, source)
 
 
 @settings(max_examples=100, deadline=None)
 @given(expressions(max_leaves=6))
-def test_random_trees_under_tight_limits(source: str) -> None:
-    engine = Engine(limits=Limits(max_source=60, max_nodes=12, max_depth=4, max_size=50))
+def test_random_trees_under_tight_limits(hot_after: int, source: str) -> None:
+    engine = Engine(
+        hot_after=hot_after, limits=Limits(max_source=60, max_nodes=12, max_depth=4, max_size=50)
+    )
     _everything(engine, source)

@@ -12,12 +12,10 @@ from kdeps_expr import Engine, ExprSyntaxError
 from kdeps_expr import nodes as n
 from kdeps_expr.parser import parse
 
-ENGINE = Engine()
-
 
 @pytest.mark.parametrize(("source", "expected"), SYNTAX)
-def test_syntax(source: str, expected: Any) -> None:
-    assert_same(ENGINE.evaluate(source, make_context()), expected)
+def test_syntax(engine: Engine, source: str, expected: Any) -> None:
+    assert_same(engine.evaluate(source, make_context()), expected)
 
 
 def shape(node: n.Node) -> str:
@@ -134,23 +132,23 @@ def test_equivalent_spellings(source: str, same_as: str) -> None:
         ),
     ],
 )
-def test_names_outside_predicates_are_errors(source: str, message: str) -> None:
+def test_names_outside_predicates_are_errors(engine: Engine, source: str, message: str) -> None:
     with pytest.raises(ExprSyntaxError) as caught:
-        ENGINE.compile(source)
+        engine.compile(source)
     assert caught.value.message == message
 
 
-def test_nil_in_list_is_membership() -> None:
+def test_nil_in_list_is_membership(engine: Engine) -> None:
     """Decision (SPEC silent): ``in`` compares with ``==``, which never raises."""
-    assert ENGINE.evaluate("nil in [1, nil]") is True
-    assert ENGINE.evaluate("nil in [1]") is False
-    assert ENGINE.evaluate("'' in [nil]") is True
+    assert engine.evaluate("nil in [1, nil]") is True
+    assert engine.evaluate("nil in [1]") is False
+    assert engine.evaluate("'' in [nil]") is True
 
 
-def test_map_literal_repeated_key_keeps_last_value() -> None:
-    assert ENGINE.evaluate("{a: 1, b: 2, a: 3}") == {"a": 3, "b": 2}
+def test_map_literal_repeated_key_keeps_last_value(engine: Engine) -> None:
+    assert engine.evaluate("{a: 1, b: 2, a: 3}") == {"a": 3, "b": 2}
 
 
-def test_whitespace_and_newlines_are_free() -> None:
+def test_whitespace_and_newlines_are_free(engine: Engine) -> None:
     source = "\n  filter(\n    [1, 2, 3],\n    # > 1\n  )\n"
-    assert ENGINE.evaluate(source) == [2, 3]
+    assert engine.evaluate(source) == [2, 3]

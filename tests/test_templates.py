@@ -10,8 +10,6 @@ from expr_cases import assert_same, make_context
 
 from kdeps_expr import Context, Engine, ExprSyntaxError
 
-ENGINE = Engine()
-
 
 @pytest.mark.parametrize(
     ("template", "expected"),
@@ -94,8 +92,8 @@ ENGINE = Engine()
         pytest.param("{{ '{{' }}", "{{", id="opener-in-string"),
     ],
 )
-def test_render(template: str, expected: Any) -> None:
-    assert_same(ENGINE.render(template, make_context()), expected)
+def test_render(engine: Engine, template: str, expected: Any) -> None:
+    assert_same(engine.render(template, make_context()), expected)
 
 
 @pytest.mark.parametrize(
@@ -112,17 +110,19 @@ def test_render(template: str, expected: Any) -> None:
         pytest.param("<<>>", "empty << >> block", 1, id="empty-angle"),
     ],
 )
-def test_unclosed_or_empty_block_points_at_opener(template: str, message: str, column: int) -> None:
+def test_unclosed_or_empty_block_points_at_opener(
+    engine: Engine, template: str, message: str, column: int
+) -> None:
     with pytest.raises(ExprSyntaxError) as caught:
-        ENGINE.render(template)
+        engine.render(template)
     assert caught.value.message == message
     assert (caught.value.line, caught.value.column) == (1, column)
 
 
-def test_error_inside_block_points_into_the_template_text() -> None:
+def test_error_inside_block_points_into_the_template_text(engine: Engine) -> None:
     template = "Total:\n  {{ sum(get('cart', 'session').price) + ' EUR' }}"
     with pytest.raises(Exception) as caught:
-        ENGINE.render(template, make_context())
+        engine.render(template, make_context())
     assert str(caught.value) == (
         "invalid operation: float + string (convert the number with string(x) to concatenate)"
         " (2:40)\n"
@@ -131,8 +131,8 @@ def test_error_inside_block_points_into_the_template_text() -> None:
     )
 
 
-def test_only_escaped_delimiters_is_still_a_template() -> None:
-    reading = ENGINE.read_value("\\{{ not an expression }}")
+def test_only_escaped_delimiters_is_still_a_template(engine: Engine) -> None:
+    reading = engine.read_value("\\{{ not an expression }}")
     assert reading.kind == "template"
     assert reading.evaluate(Context()) == "{{ not an expression }}"
 
@@ -155,13 +155,15 @@ def test_only_escaped_delimiters_is_still_a_template() -> None:
         pytest.param((), "{{ 1 }} << 2 >>", "{{ 1 }} << 2 >>", id="both-off"),
     ],
 )
-def test_switched_off_delimiters(delimiters: tuple[str, ...], template: str, expected: Any) -> None:
-    assert_same(Engine(delimiters=delimiters).render(template), expected)
+def test_switched_off_delimiters(
+    hot_after: int, delimiters: tuple[str, ...], template: str, expected: Any
+) -> None:
+    assert_same(Engine(hot_after=hot_after, delimiters=delimiters).render(template), expected)
 
 
-def test_delimiters_per_template() -> None:
-    assert ENGINE.compile_template("<< 1 >> {{ 2 }}", delimiters=("{{",)).render() == "<< 1 >> 2"
-    assert ENGINE.render("<< 1 >> {{ 2 }}") == "1 2"
+def test_delimiters_per_template(engine: Engine) -> None:
+    assert engine.compile_template("<< 1 >> {{ 2 }}", delimiters=("{{",)).render() == "<< 1 >> 2"
+    assert engine.render("<< 1 >> {{ 2 }}") == "1 2"
 
 
 def test_unknown_delimiter_is_refused() -> None:
@@ -183,24 +185,24 @@ def test_unknown_delimiter_is_refused() -> None:
         pytest.param("<< get('note') >>", id="angle"),
     ],
 )
-def test_one_pass_no_template_injection(template: str) -> None:
+def test_one_pass_no_template_injection(engine: Engine, template: str) -> None:
     context = make_context()
     context.memory["note"] = "{{ set('pwned', true) }} << info('sessionId') >> \\{{"
-    rendered = ENGINE.render(template, context)
+    rendered = engine.render(template, context)
     assert isinstance(rendered, str)
     assert rendered.endswith("{{ set('pwned', true) }} << info('sessionId') >> \\{{")
     assert "pwned" not in context.memory
 
 
-def test_one_pass_list_holding_template_text() -> None:
+def test_one_pass_list_holding_template_text(engine: Engine) -> None:
     context = make_context()
     context.memory["notes"] = ["{{ 1 + 1 }}"]
-    assert ENGINE.render("{{ get('notes') }}", context) == ["{{ 1 + 1 }}"]
-    assert ENGINE.render("n: {{ get('notes') }}", context) == 'n: ["{{ 1 + 1 }}"]'
+    assert engine.render("{{ get('notes') }}", context) == ["{{ 1 + 1 }}"]
+    assert engine.render("n: {{ get('notes') }}", context) == 'n: ["{{ 1 + 1 }}"]'
 
 
-def test_template_is_compiled_once_and_rendered_many_times() -> None:
-    template = ENGINE.compile_template("visit #{{ get('visits', 'session') }}")
+def test_template_is_compiled_once_and_rendered_many_times(engine: Engine) -> None:
+    template = engine.compile_template("visit #{{ get('visits', 'session') }}")
     assert [expr.text for expr in template.expressions] == [" get('visits', 'session') "]
     first, second = make_context(), make_context()
     second.session.set("visits", 9)
@@ -208,14 +210,14 @@ def test_template_is_compiled_once_and_rendered_many_times() -> None:
     assert template.render(second) == "visit #9"
 
 
-def test_seed_templates() -> None:
+def test_seed_templates(engine: Engine) -> None:
     context = make_context()
     context.session.set("authenticated", True)
     message = "{{ get('authenticated', 'session') ? 'Login successful' : 'Invalid credentials' }}"
-    assert ENGINE.render(message, context) == "Login successful"
-    assert ENGINE.render("Hello {{ get('user', 'session') }}, how can I help?", context) == (
+    assert engine.render(message, context) == "Login successful"
+    assert engine.render("Hello {{ get('user', 'session') }}, how can I help?", context) == (
         "Hello ann, how can I help?"
     )
-    assert ENGINE.render("This is visit #{{ get('visits', 'session') }}.", context) == (
+    assert engine.render("This is visit #{{ get('visits', 'session') }}.", context) == (
         "This is visit #2."
     )

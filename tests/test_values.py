@@ -9,13 +9,12 @@ from expr_cases import VALUES, assert_same, make_context
 
 from kdeps_expr import Engine, EvaluationError, ExprError, ExprSyntaxError, LimitError
 
-ENGINE = Engine()
 CONCAT_HINT = " (convert the number with string(x) to concatenate)"
 
 
 @pytest.mark.parametrize(("source", "expected"), VALUES)
-def test_value(source: str, expected: Any) -> None:
-    assert_same(ENGINE.evaluate(source, make_context()), expected)
+def test_value(engine: Engine, source: str, expected: Any) -> None:
+    assert_same(engine.evaluate(source, make_context()), expected)
 
 
 @pytest.mark.parametrize(
@@ -213,9 +212,9 @@ def test_value(source: str, expected: Any) -> None:
         ),
     ],
 )
-def test_value_errors(source: str, error: type[ExprError], message: str) -> None:
+def test_value_errors(engine: Engine, source: str, error: type[ExprError], message: str) -> None:
     with pytest.raises(ExprError) as caught:
-        ENGINE.evaluate(source, make_context())
+        engine.evaluate(source, make_context())
     assert type(caught.value) is error
     assert caught.value.message == message
 
@@ -234,9 +233,9 @@ def test_value_errors(source: str, error: type[ExprError], message: str) -> None
         pytest.param("float('nan')", id="float-nan"),
     ],
 )
-def test_no_inf_or_nan_escapes(source: str) -> None:
+def test_no_inf_or_nan_escapes(engine: Engine, source: str) -> None:
     with pytest.raises(EvaluationError):
-        ENGINE.evaluate(source)
+        engine.evaluate(source)
 
 
 def test_limit_error_is_an_evaluation_error() -> None:
@@ -263,27 +262,27 @@ def test_limit_error_is_an_evaluation_error() -> None:
         pytest.param({"a": None}, True, id="map"),
     ],
 )
-def test_truthiness_of_context_values(value: Any, expected: bool) -> None:
+def test_truthiness_of_context_values(engine: Engine, value: Any, expected: bool) -> None:
     """Values that come from the request (not literals) follow the same truthiness."""
     context = make_context()
     context.memory["v"] = value
-    assert ENGINE.evaluate("get('v') ? true : false", context) is expected
-    assert ENGINE.evaluate("!get('v')", context) is (not expected)
-    assert ENGINE.evaluate("get('v') ?: 'else'", context) == (value if expected else "else")
+    assert engine.evaluate("get('v') ? true : false", context) is expected
+    assert engine.evaluate("!get('v')", context) is (not expected)
+    assert engine.evaluate("get('v') ?: 'else'", context) == (value if expected else "else")
 
 
-def test_integers_stay_integers_through_json_and_session() -> None:
+def test_integers_stay_integers_through_json_and_session(engine: Engine) -> None:
     context = make_context()
-    ENGINE.evaluate("set('n', get('visits', 'session') + 1, 'session')", context)
+    engine.evaluate("set('n', get('visits', 'session') + 1, 'session')", context)
     assert_same(context.session.data["n"], 3)
-    assert ENGINE.evaluate("json({'n': get('n', 'session')})", context) == '{"n":3}'
-    assert ENGINE.evaluate("string(get('n', 'session'))", context) == "3"
+    assert engine.evaluate("json({'n': get('n', 'session')})", context) == '{"n":3}'
+    assert engine.evaluate("string(get('n', 'session'))", context) == "3"
 
 
-def test_plus_does_not_mutate_its_operands() -> None:
+def test_plus_does_not_mutate_its_operands(engine: Engine) -> None:
     context = make_context()
     before = [dict(item) for item in context.session.data["cart"]]
-    ENGINE.evaluate("get('cart', 'session') + [get('item')]", context)
-    ENGINE.evaluate("session() + {'x': 1}", context)
+    engine.evaluate("get('cart', 'session') + [get('item')]", context)
+    engine.evaluate("session() + {'x': 1}", context)
     assert context.session.data["cart"] == before
     assert "x" not in context.session.data
