@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,20 +26,38 @@ def new_session_id() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(SESSION_ID_BYTES)).rstrip(b"=").decode()
 
 
+_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_latest_stamp: tuple[int, str] = (0, "")
+"""The second :func:`utc_timestamp` last formatted, and its text: requests of one second
+share it instead of formatting it again."""
+
+
 def utc_timestamp(moment: datetime | None = None) -> str:
-    """UTC RFC 3339 with seconds and ``Z``: ``2026-11-25T17:14:03Z``."""
-    moment = moment or datetime.now(UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """UTC RFC 3339 with seconds and ``Z``: ``2026-11-25T17:14:03Z`` (default: now)."""
+    global _latest_stamp
+    if moment is not None:
+        return moment.astimezone(UTC).strftime(_TIMESTAMP_FORMAT)
+    second = int(time.time())
+    if second != _latest_stamp[0]:
+        _latest_stamp = (second, time.strftime(_TIMESTAMP_FORMAT, time.gmtime(second)))
+    return _latest_stamp[1]
 
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+_REQUEST_JSON = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def request_json(data: str | bytes) -> Any:
     """JSON as a client may send it: ``NaN``/``Infinity`` and lone surrogates (``"\\ud800"``)
-    are refused with ``ValueError``, since no expression value, store or response holds them."""
-    value = json.loads(data, parse_constant=_refuse_constant)
+    are refused with ``ValueError``, since no expression value, store or response holds them.
+    Bytes are read as ``json.loads`` reads them: UTF-8, or UTF-16/32 by their first bytes."""
+    text = (
+        data if isinstance(data, str) else data.decode(json.detect_encoding(data), "surrogatepass")
+    )
+    value = _REQUEST_JSON.decode(text)
     if ("\\u" in data) if isinstance(data, str) else (b"\\u" in data):
         try:
             json.dumps(value, ensure_ascii=False).encode()

@@ -212,6 +212,11 @@ def _headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     return merged
 
 
+def _query(raw: bytes) -> dict[str, Any]:
+    """The query string's parameters (blank values kept)."""
+    return _fields(parse_qsl(raw.decode("latin-1"), keep_blank_values=True)) if raw else {}
+
+
 def _session_id(headers: Mapping[str, str]) -> str | None:
     """The well-formed session id the request carries: the cookie's, else the header's."""
     cookie = headers.get("cookie")
@@ -348,12 +353,14 @@ async def _send(send: Send, answer: _Answer) -> None:
     content = json.dumps(
         answer.body, ensure_ascii=False, allow_nan=False, separators=(",", ":")
     ).encode()
-    headers = [(b"content-length", str(len(content)).encode())]
+    headers = [(b"content-length", b"%d" % len(content))]
+    typed = False
     for name, value in answer.headers.items():
         key = name.lower().encode("latin-1")
         if key != b"content-length":
             headers.append((key, value.encode("latin-1")))
-    if not any(key == b"content-type" for key, _ in headers):
+            typed = typed or key == b"content-type"
+    if not typed:
         headers.append(_JSON_TYPE_HEADER)
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
     await send({"type": "http.response.body", "body": content})
@@ -372,23 +379,27 @@ class _SessionTurns:
     def __init__(self) -> None:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
-    @asynccontextmanager
-    async def turn(self, session_id: str | None) -> AsyncIterator[None]:
-        """Wait for the requests on ``session_id`` that came first; ``None`` never waits."""
-        if session_id is None:
-            yield
-            return
+    async def take(self, session_id: str) -> None:
+        """Wait for the requests on ``session_id`` that came first; :meth:`give_back` after."""
         lock, waiting = self._locks.get(session_id) or (asyncio.Lock(), 0)
         self._locks[session_id] = (lock, waiting + 1)
         try:
-            async with lock:
-                yield
-        finally:
-            lock, waiting = self._locks[session_id]
-            if waiting == 1:
-                del self._locks[session_id]
-            else:
-                self._locks[session_id] = (lock, waiting - 1)
+            await lock.acquire()
+        except BaseException:  # cancelled while waiting: never held the turn
+            self._leave(session_id)
+            raise
+
+    def give_back(self, session_id: str) -> None:
+        """End the turn :meth:`take` gave: the next request on ``session_id`` may run."""
+        self._locks[session_id][0].release()
+        self._leave(session_id)
+
+    def _leave(self, session_id: str) -> None:
+        lock, waiting = self._locks[session_id]
+        if waiting == 1:
+            del self._locks[session_id]
+        else:
+            self._locks[session_id] = (lock, waiting - 1)
 
 
 def _not_allowed(method: str, path: str, allowed: Iterable[str]) -> _ClientError:
@@ -471,7 +482,7 @@ class _App:
         request = Request(
             method=method,
             path=path,
-            query=_fields(parse_qsl(scope["query_string"].decode("latin-1"), True)),
+            query=_query(scope["query_string"]),
             body=await self.read_body(scope, headers, receive),
             headers=headers,
             ip=client[0] if client else "",
@@ -479,10 +490,15 @@ class _App:
         )
         session_id = _session_id(headers)
         assert self.handler is not None and self.workers is not None, "the app has not started"
-        async with self.sessions.turn(session_id):
+        if session_id is not None:
+            await self.sessions.take(session_id)
+        try:
             result = await self.workers.run(
                 functools.partial(self.handler.handle, request, action_id, session_id)
             )
+        finally:
+            if session_id is not None:
+                self.sessions.give_back(session_id)
         answer = _Answer(result.status, result.body, dict(result.headers))
         if result.session_id is not None:
             answer.headers[SESSION_HEADER] = result.session_id
