@@ -74,6 +74,14 @@ _VARIABLE: Any = object()
 def generate(node: n.Node, compiler: Compiler) -> Callable[..., Any]:
     """The generated ``__call__(self, context=None)`` of a hot Expression for ``node``, which
     ``compiler`` has compiled to closures; any exception goes to ``self._failed``."""
+    text, namespace = write(node, compiler)
+    exec(compile(text, "<kdeps_expr generated>", "exec"), namespace)
+    call: Callable[..., Any] = namespace["__call__"]
+    return call
+
+
+def write(node: n.Node, compiler: Compiler) -> tuple[str, dict[str, Any]]:
+    """The Python source :func:`generate` compiles, and the namespace it runs in."""
     generator = _Generator(compiler)
     lines: list[str] = []
     result = generator.node(node, _Block(lines, 2))
@@ -84,10 +92,7 @@ def generate(node: n.Node, compiler: Compiler) -> Callable[..., Any]:
         "    except Exception as _e:\n"
         "        self._failed(_e)\n"
     )
-    code = compile("\n".join(generator.definitions), "<kdeps_expr generated>", "exec")
-    exec(code, generator.namespace)
-    call: Callable[..., Any] = generator.namespace["__call__"]
-    return call
+    return "\n".join(generator.definitions), generator.namespace
 
 
 class _Block:

@@ -85,27 +85,25 @@ class Expression:
 
     def __call__(self, context: Context | None = None) -> Any:
         self._countdown -= 1
-        if self._countdown < 0:
-            self._promote()
+        if self._countdown < 0 and self._promote():
+            return self(context)  # the generated __call__
         try:
             return self._run(context if context is not None else Context())
         except Exception as exc:
             self._failed(exc)
 
-    def _promote(self) -> None:
-        """Swap in generated code; on any failure keep the closures for good."""
+    def _promote(self) -> bool:
+        """Swap in generated code; on any failure keep the closures for good. True if swapped."""
         self._countdown = _NEVER
         try:
             compiler = Compiler(self._functions, self._limits, self.source)
             compiler.compile(self.node)
-            hot = type(
-                "Expression",
-                (Expression,),
-                {"__slots__": (), "__call__": generate(self.node, compiler)},
-            )
+            members = {"__slots__": (), "__call__": generate(self.node, compiler)}
+            hot = type("Expression", (Expression,), members)
         except Exception:
-            return
+            return False
         self.__class__ = hot
+        return True
 
     def _failed(self, exc: Exception) -> NoReturn:
         """Raise what an evaluation that raised ``exc`` gives the user: one located error."""
