@@ -21,6 +21,14 @@ a ``JSONResponse`` of the document the cart example answers for that method with
 items in the cart (captured from it before the run). Target: the cart rows reach at
 least half of bare.
 
+The floor servers show what that target asks of a store. Each is the least a hand-written
+Starlette endpoint can do for the cart on the same uvicorn setup: read the session named
+by the cookie (one SQLite ``SELECT`` by primary key, or one Redis ``GET``) and, for an
+add, write it back (one ``UPDATE``/``INSERT``, or one ``SET … PX``), with no expression
+engine, no version check against other processes, no expiry push on a read, no request
+id and no error handling. A kdeps row cannot be faster than its floor; the ``vs floor``
+column says how close it comes.
+
 Usage::
 
     .venv/bin/python benchmarks/bench_server.py [--concurrency 32] [--requests 200] [--rounds 3]
@@ -36,8 +44,10 @@ import asyncio
 import http.client
 import json
 import os
+import secrets
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -58,7 +68,9 @@ CART = ROOT / "examples" / "workflows" / "cart"
 ITEM = json.dumps({"item": {"name": "widget", "price": 2.5}}).encode()
 PATH = "/api/v1/cart"
 BARE = "bare starlette"
-SERVERS = (BARE, "kdeps sqlite", "kdeps redis")
+FLOORS = {"sqlite": "floor sqlite", "redis": "floor redis"}
+KDEPS = {"sqlite": "kdeps sqlite", "redis": "kdeps redis"}
+SERVERS = (BARE, FLOORS["sqlite"], KDEPS["sqlite"], FLOORS["redis"], KDEPS["redis"])
 METHODS = {"view": "GET", "add": "POST"}
 CART_ITEMS = 5
 """Items in a cart the view workload reads, and in the cart whose answers the bare server gives."""
@@ -197,6 +209,73 @@ def _bare_app(bodies: dict[str, Any]) -> Any:
     return Starlette(routes=[Route(PATH, endpoint, methods=list(bodies))])
 
 
+def _floor_app(store: str, target: str, prefix: str) -> Any:
+    """``PATH`` as a hand-written cart endpoint on ``store``: see the module docstring."""
+    import redis.asyncio
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    if store == "sqlite":
+        database = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        database.execute("PRAGMA journal_mode=WAL")
+        database.execute("PRAGMA synchronous=NORMAL")
+        database.execute(
+            "CREATE TABLE IF NOT EXISTS carts (id TEXT PRIMARY KEY, data TEXT, expires REAL)"
+        )
+        database.execute("CREATE INDEX IF NOT EXISTS carts_expires ON carts (expires)")
+    else:
+        client = redis.asyncio.Redis.from_url(target)
+
+    async def read(session_id: str) -> list[Any] | None:
+        if store == "sqlite":
+            query = "SELECT data FROM carts WHERE id = ? AND expires > ?"
+            row = database.execute(query, (session_id, time.time())).fetchone()
+            text = row[0] if row else None
+        else:
+            text = await client.get(prefix + session_id)
+        return None if text is None else list(json.loads(text))
+
+    async def write(session_id: str, cart: list[Any]) -> None:
+        if store == "sqlite":
+            query = "INSERT OR REPLACE INTO carts VALUES (?, ?, ?)"
+            database.execute(query, (session_id, json.dumps(cart), time.time() + 1800))
+        else:
+            await client.set(prefix + session_id, json.dumps(cart), px=1_800_000)
+
+    async def endpoint(request: Request) -> JSONResponse:
+        session_id = request.cookies.get("kdeps_session_id")
+        cart = await read(session_id) if session_id else None
+        if request.method == "POST":
+            item = json.loads(await request.body())["item"]
+            if session_id is None or cart is None:
+                session_id, cart = secrets.token_urlsafe(32), []
+            cart.append(item)
+            await write(session_id, cart)
+            data: dict[str, Any] = {"cart": cart, "count": len(cart)}
+        else:
+            cart = cart or []
+            data = {"items": cart, "total": sum(item["price"] for item in cart)}
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        body = {"success": True, "data": data, "meta": {"timestamp": stamp}}
+        response = JSONResponse(body)
+        if session_id:
+            response.set_cookie("kdeps_session_id", session_id)
+        return response
+
+    return Starlette(routes=[Route(PATH, endpoint, methods=["GET", "POST"])])
+
+
+def _serve_floor(store: str, target: str, prefix: str, port_file: str) -> None:
+    """Entry point of a floor server process."""
+    from kdeps_expr.server import bind, run_app
+
+    sock = bind("127.0.0.1", 0)
+    Path(port_file).write_text(str(sock.getsockname()[1]))
+    run_app(_floor_app(store, target, prefix), sock, access_log=False)
+
+
 def _serve_bare(body_file: str, port_file: str) -> None:
     """Entry point of the bare server process: same uvicorn setup as ``kdeps-expr serve``."""
     from kdeps_expr.server import bind, run_app
@@ -318,15 +397,18 @@ def _table(rows: dict[tuple[str, str], Result], args: argparse.Namespace) -> str
         f"concurrency {args.concurrency}, {args.requests} requests per connection "
         f"({args.concurrency * args.requests} per round), median of {args.rounds} rounds",
         "",
-        "| workload | server | req/s | p50 ms | p99 ms | vs bare |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        "| workload | server | req/s | p50 ms | p99 ms | vs bare | vs floor |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
+    floor_of = {kdeps: FLOORS[store] for store, kdeps in KDEPS.items()}
     for (workload, server), result in rows.items():
         ratio = result.rate / rows[workload, BARE].rate
+        floor = floor_of.get(server)
+        versus_floor = f"{result.rate / rows[workload, floor].rate:.2f}" if floor else ""
         lines.append(
             f"| {workload} | {server} | {result.rate:,.0f} "
             f"| {_percentile(result.latencies, 0.50) * 1000:.2f} "
-            f"| {_percentile(result.latencies, 0.99) * 1000:.2f} | {ratio:.2f} |"
+            f"| {_percentile(result.latencies, 0.99) * 1000:.2f} | {ratio:.2f} | {versus_floor} |"
         )
     return "\n".join(lines)
 
@@ -356,9 +438,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--bare", nargs=2, metavar=("BODY_FILE", "PORT_FILE"), help=argparse.SUPPRESS
     )
+    parser.add_argument(
+        "--floor",
+        nargs=4,
+        metavar=("STORE", "TARGET", "PREFIX", "PORT_FILE"),
+        help=argparse.SUPPRESS,
+    )
     args = parser.parse_args(argv)
     if args.bare:
         _serve_bare(*args.bare)
+        return 0
+    if args.floor:
+        _serve_floor(*args.floor)
         return 0
 
     prefix = f"kdeps-bench-{uuid.uuid4().hex[:8]}:"
@@ -373,13 +464,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         sqlite = {"type": "sqlite", "path": "sessions.db", "ttl": "30m"}
         redis = {"type": "redis", "url": args.redis_url, "keyPrefix": prefix, "ttl": "30m"}
         ports = {
-            SERVERS[1]: _serve_workflow(stack, base, "sqlite", sqlite),
-            SERVERS[2]: _serve_workflow(stack, base, "redis", redis),
+            KDEPS["sqlite"]: _serve_workflow(stack, base, "sqlite", sqlite),
+            KDEPS["redis"]: _serve_workflow(stack, base, "redis", redis),
         }
         body_file, port_file = base / "bodies.json", base / "bare.port"
-        body_file.write_text(json.dumps(_capture(ports[SERVERS[1]])))
+        body_file.write_text(json.dumps(_capture(ports[KDEPS["sqlite"]])))
         command = [sys.executable, __file__, "--bare", str(body_file), str(port_file)]
         ports[BARE] = stack.enter_context(_server(command, base / "bare.log", port_file))
+        floor_targets = {"sqlite": str(base / "floor.db"), "redis": args.redis_url}
+        for store, target in floor_targets.items():
+            port_file = base / f"floor-{store}.port"
+            command = [sys.executable, __file__, "--floor", store, target, prefix, str(port_file)]
+            log = base / f"floor-{store}.log"
+            ports[FLOORS[store]] = stack.enter_context(_server(command, log, port_file))
         for workload in METHODS:
             for _ in range(args.rounds):
                 for server, port in ports.items():
