@@ -12,9 +12,10 @@ import pytest
 from expr_cases import ALL_ROWS, expressions, make_context
 from hypothesis import HealthCheck, given, settings
 
-from kdeps_expr import Context, Engine, ExprError, Expression, Request
+from kdeps_expr import Context, Engine, EvaluationError, ExprError, Expression, Request
 from kdeps_expr.codegen import write
 from kdeps_expr.compiler import Compiler
+from kdeps_expr.engine import HOT_AFTER
 
 COLD = Engine(hot_after=sys.maxsize)
 HOT = Engine(hot_after=0)
@@ -59,7 +60,7 @@ def test_promotion_happens_after_hot_after_evaluations() -> None:
 
 def test_the_default_threshold_promotes_a_busy_expression() -> None:
     expression = Engine().compile("get('n') + 1")
-    for _ in range(100):
+    for _ in range(HOT_AFTER):
         expression()
     assert type(expression) is Expression
     assert expression() == 1
@@ -169,8 +170,6 @@ def test_tiers_agree_on_hot_paths_and_their_fallbacks(source: str) -> None:
     ],
 )
 def test_tiers_agree_on_user_function_failures(source: str, message: str) -> None:
-    from kdeps_expr import EvaluationError
-
     def picky(value: Any) -> Any:
         raise EvaluationError(f"picky refuses {value}")
 
