@@ -27,7 +27,7 @@ from .parser import parse
 CACHE_SIZE = 1024
 HOT_AFTER = 256
 """Evaluations an Expression runs on its closures before the next one promotes it to
-generated Python code (codegen.py). Promotion costs about 60-220 µs once and saves about
+generated Python code (codegen.py). Promotion costs about 70-230 µs once and saves about
 0.05-1.5 µs per evaluation (benchmarks/bench_expr.py), so it pays for itself only on an
 expression that keeps running: one that already ran this often in a served workflow
 usually does. 0 promotes at the first evaluation (the tests run both tiers that way)."""
