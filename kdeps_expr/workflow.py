@@ -671,7 +671,12 @@ class _Loader:
         chosen = tuple(text for text, _ in delimiters if text in DEFAULT_DELIMITERS)
         if chosen != self.engine.delimiters:
             base = self.engine
-            self.engine = Engine(functions=base.functions, delimiters=chosen, limits=base.limits)
+            self.engine = Engine(
+                functions=base.functions,
+                delimiters=chosen,
+                limits=base.limits,
+                hot_after=base.hot_after,
+            )
 
     def _routes(self, settings: YamlMapping, target: str) -> list[tuple[Route, YamlMapping]]:
         api = settings.get("apiServer")

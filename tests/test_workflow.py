@@ -501,7 +501,7 @@ def test_jinja2_errors(tmp_path: Path, template: str, expected: str) -> None:
 
 
 def test_delimiters_can_be_switched_off_per_workflow(tmp_path: Path) -> None:
-    engine = Engine()
+    engine = Engine(hot_after=7)
     files = {
         "workflow.yaml": HEADER + "settings:\n  templates:\n    delimiters: ['{{']\n",
         "resources/main.yaml": """\
@@ -514,6 +514,7 @@ def test_delimiters_can_be_switched_off_per_workflow(tmp_path: Path) -> None:
     }
     workflow = load_workflow(write_workflow(tmp_path, files), engine)
     assert workflow.engine.delimiters == ("{{",)
+    assert workflow.engine.hot_after == 7  # everything but the delimiters is the caller's
     assert engine.delimiters == ("{{", "<<")
     chat = workflow.resources["main"].chat
     assert chat is not None and isinstance(chat.prompt, Dynamic)
