@@ -27,7 +27,9 @@ by the cookie (one SQLite ``SELECT`` by primary key, or one Redis ``GET``) and, 
 add, write it back (one ``UPDATE``/``INSERT``, or one ``SET … PX``), with no expression
 engine, no version check against other processes, no expiry push on a read, no request
 id and no error handling. A kdeps row cannot be faster than its floor; the ``vs floor``
-column says how close it comes.
+column says how close it comes. The ``bare + 1 write`` rows go lower still: the bare
+endpoint plus one write of a constant per request (a SQLite ``INSERT OR REPLACE``, a Redis
+``SET``) and nothing else, the least any endpoint that stores something can do.
 
 Usage::
 
@@ -42,6 +44,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.client
+import itertools
 import json
 import os
 import secrets
@@ -68,9 +71,10 @@ CART = ROOT / "examples" / "workflows" / "cart"
 ITEM = json.dumps({"item": {"name": "widget", "price": 2.5}}).encode()
 PATH = "/api/v1/cart"
 BARE = "bare starlette"
+WRITES = {"sqlite": "bare + 1 write sqlite", "redis": "bare + 1 write redis"}
 FLOORS = {"sqlite": "floor sqlite", "redis": "floor redis"}
 KDEPS = {"sqlite": "kdeps sqlite", "redis": "kdeps redis"}
-SERVERS = (BARE, FLOORS["sqlite"], KDEPS["sqlite"], FLOORS["redis"], KDEPS["redis"])
+SERVERS = (BARE, *(row[store] for store in ("sqlite", "redis") for row in (WRITES, FLOORS, KDEPS)))
 METHODS = {"view": "GET", "add": "POST"}
 CART_ITEMS = 5
 """Items in a cart the view workload reads, and in the cart whose answers the bare server gives."""
@@ -209,8 +213,10 @@ def _bare_app(bodies: dict[str, Any]) -> Any:
     return Starlette(routes=[Route(PATH, endpoint, methods=list(bodies))])
 
 
-def _floor_app(store: str, target: str, prefix: str) -> Any:
-    """``PATH`` as a hand-written cart endpoint on ``store``: see the module docstring."""
+def _floor_app(store: str, mode: str, target: str, prefix: str, bodies: dict[str, Any]) -> Any:
+    """``PATH`` on ``store`` as a hand-written cart endpoint (``mode`` ``cart``) or as the bare
+    endpoint answering ``bodies`` after one write of a constant (``write``): see the module
+    docstring."""
     import redis.asyncio
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -244,6 +250,13 @@ def _floor_app(store: str, target: str, prefix: str) -> Any:
         else:
             await client.set(prefix + session_id, json.dumps(cart), px=1_800_000)
 
+    writes = itertools.count()
+
+    async def write_only(request: Request) -> JSONResponse:
+        await request.body()
+        await write(f"w{next(writes) % 1000}", [])
+        return JSONResponse(bodies[request.method])
+
     async def endpoint(request: Request) -> JSONResponse:
         session_id = request.cookies.get("kdeps_session_id")
         cart = await read(session_id) if session_id else None
@@ -264,25 +277,33 @@ def _floor_app(store: str, target: str, prefix: str) -> Any:
             response.set_cookie("kdeps_session_id", session_id)
         return response
 
-    return Starlette(routes=[Route(PATH, endpoint, methods=["GET", "POST"])])
+    chosen = write_only if mode == "write" else endpoint
+    return Starlette(routes=[Route(PATH, chosen, methods=["GET", "POST"])])
 
 
-def _serve_floor(store: str, target: str, prefix: str, port_file: str) -> None:
+def _serve_floor(
+    store: str, mode: str, target: str, prefix: str, body_file: str, port_file: str
+) -> None:
     """Entry point of a floor server process."""
     from kdeps_expr.server import bind, run_app
 
     sock = bind("127.0.0.1", 0)
     Path(port_file).write_text(str(sock.getsockname()[1]))
-    run_app(_floor_app(store, target, prefix), sock, access_log=False)
+    app = _floor_app(store, mode, target, prefix, _bodies(body_file))
+    run_app(app, sock, access_log=False)
+
+
+def _bodies(body_file: str) -> dict[str, Any]:
+    """The answers captured from the cart example, per method (see :func:`_capture`)."""
+    captured = json.loads(Path(body_file).read_text())
+    return {method: json.loads(body) for method, body in captured.items()}
 
 
 def _serve_bare(body_file: str, port_file: str) -> None:
     """Entry point of the bare server process: same uvicorn setup as ``kdeps-expr serve``."""
     from kdeps_expr.server import bind, run_app
 
-    bodies = {
-        method: json.loads(body) for method, body in json.loads(Path(body_file).read_text()).items()
-    }
+    bodies = _bodies(body_file)
     sock = bind("127.0.0.1", 0)
     Path(port_file).write_text(str(sock.getsockname()[1]))
     run_app(_bare_app(bodies), sock, access_log=False)
@@ -440,8 +461,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--floor",
-        nargs=4,
-        metavar=("STORE", "TARGET", "PREFIX", "PORT_FILE"),
+        nargs=6,
+        metavar=("STORE", "MODE", "TARGET", "PREFIX", "BODY_FILE", "PORT_FILE"),
         help=argparse.SUPPRESS,
     )
     args = parser.parse_args(argv)
@@ -471,12 +492,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         body_file.write_text(json.dumps(_capture(ports[KDEPS["sqlite"]])))
         command = [sys.executable, __file__, "--bare", str(body_file), str(port_file)]
         ports[BARE] = stack.enter_context(_server(command, base / "bare.log", port_file))
-        floor_targets = {"sqlite": str(base / "floor.db"), "redis": args.redis_url}
-        for store, target in floor_targets.items():
-            port_file = base / f"floor-{store}.port"
-            command = [sys.executable, __file__, "--floor", store, target, prefix, str(port_file)]
-            log = base / f"floor-{store}.log"
-            ports[FLOORS[store]] = stack.enter_context(_server(command, log, port_file))
+        for store in ("sqlite", "redis"):
+            for mode, names in (("write", WRITES), ("cart", FLOORS)):
+                name = f"{mode}-{store}"
+                target = str(base / f"{name}.db") if store == "sqlite" else args.redis_url
+                port_file = base / f"{name}.port"
+                command = [sys.executable, __file__, "--floor", store, mode, target, prefix]
+                command += [str(body_file), str(port_file)]
+                log = base / f"{name}.log"
+                ports[names[store]] = stack.enter_context(_server(command, log, port_file))
         for workload in METHODS:
             for _ in range(args.rounds):
                 for server, port in ports.items():
