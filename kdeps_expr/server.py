@@ -333,13 +333,19 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_exception(error)
 
 
-@dataclass
 class _Answer:
-    """What the server sends back: status, JSON body and headers other than the two it adds."""
+    """What the server sends back: status, headers other than the two it adds, and the body,
+    encoded as compact UTF-8 JSON when the answer is made (so a body that cannot be encoded
+    fails where the request's errors are caught, not while it is being sent)."""
 
-    status: int
-    body: Any
-    headers: dict[str, str]
+    __slots__ = ("content", "headers", "status")
+
+    def __init__(self, status: int, body: Any, headers: dict[str, str]) -> None:
+        self.status = status
+        self.headers = headers
+        self.content = json.dumps(
+            body, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        ).encode()
 
 
 def _error(scope: Scope, request_id: str, error: _ClientError) -> _Answer:
@@ -349,10 +355,8 @@ def _error(scope: Scope, request_id: str, error: _ClientError) -> _Answer:
 
 
 async def _send(send: Send, answer: _Answer) -> None:
-    """Write ``answer`` as compact UTF-8 JSON with its ``Content-Length`` and ``Content-Type``."""
-    content = json.dumps(
-        answer.body, ensure_ascii=False, allow_nan=False, separators=(",", ":")
-    ).encode()
+    """Write ``answer`` with its ``Content-Length`` and (unless it has one) ``Content-Type``."""
+    content = answer.content
     headers = [(b"content-length", b"%d" % len(content))]
     typed = False
     for name, value in answer.headers.items():

@@ -67,6 +67,8 @@ class FakeRunner:
         meta = {"requestId": request.request_id, "timestamp": request.timestamp}
         if action_id == "crash":
             raise RuntimeError("runner bug")
+        if action_id == "unsendable":
+            return Response(200, {"success": True, "data": float("nan"), "meta": meta})
         if action_id == "wait":
             assert self.barrier is not None
             self.barrier.wait()
@@ -102,6 +104,7 @@ ROUTES = [
     FakeRoute("/api/count", ("POST",), "count"),
     FakeRoute("/api/count", ("GET",), "echo"),
     FakeRoute("/api/crash", ("GET",), "crash"),
+    FakeRoute("/api/unsendable", ("GET",), "unsendable"),
     FakeRoute("/api/wait", ("POST",), "wait"),
     FakeRoute("/api/slow", ("POST",), "slow"),
 ]
@@ -496,6 +499,19 @@ def test_unexpected_error_is_a_json_500_logged_with_its_request_id(
     assert failure.getMessage() == f"request {request_id}: internal error"
     assert failure.exc_info is not None
     assert str(failure.exc_info[1]) == "runner bug"
+
+
+def test_a_body_json_cannot_carry_is_a_json_500(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="kdeps_expr.server"):
+        response = client.get("/api/unsendable")
+    request_id = response.headers["x-request-id"]
+    assert_error(response, 500, f"internal server error (request {request_id})")
+    failure = next(r for r in caplog.records if r.levelno == logging.ERROR)
+    assert failure.getMessage() == f"request {request_id}: internal error"
+    assert failure.exc_info is not None
+    assert str(failure.exc_info[1]) == "Out of range float values are not JSON compliant"
 
 
 def test_the_access_log_logs_one_line_per_request(
