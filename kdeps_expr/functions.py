@@ -548,16 +548,22 @@ def _text(function: str, value: Any) -> str:
     return value
 
 
+def _bounded(text: str, limits: Limits) -> str:
+    """``text``, unless it is longer than a string an expression may make."""
+    v.check_total(len(text), "characters", limits.max_size)
+    return text
+
+
 @_builtin("lower")
-def lower(text: Any) -> str:
-    """The string in lower case."""
-    return _text("lower", text).lower()
+def lower(text: Any, *, limits: Limits) -> str:
+    """The string in lower case (which can be longer: ``lower('İ')`` has two characters)."""
+    return _bounded(_text("lower", text).lower(), limits)
 
 
 @_builtin("upper")
-def upper(text: Any) -> str:
-    """The string in upper case."""
-    return _text("upper", text).upper()
+def upper(text: Any, *, limits: Limits) -> str:
+    """The string in upper case (which can be longer: ``upper('ß')`` is ``'SS'``)."""
+    return _bounded(_text("upper", text).upper(), limits)
 
 
 @_builtin("trim")

@@ -432,6 +432,8 @@ def test_limits_are_configurable(hot_after: int) -> None:
         ("[1, 2, 3, 4, 5]", "expression too complex: more than 5 nodes"),
         ("((((1))))", "expression nested too deeply (the limit is 3 levels)"),
         ("'x' * 11", "result too large: 11 characters (the limit is 10)"),
+        ("upper('ßßßßßß')", "result too large: 12 characters (the limit is 10)"),
+        ("lower('İİİİİİ')", "result too large: 12 characters (the limit is 10)"),
     ]:
         with pytest.raises(LimitError) as caught:
             engine.evaluate(source)
