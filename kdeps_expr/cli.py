@@ -12,6 +12,7 @@ import dataclasses
 import io
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -461,7 +462,8 @@ def _attach_ids(argv: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 success, 1 error, 2 usage, 70 bug)."""
+    """Run the command line; returns the exit status (0 success, 1 error, 2 usage, 70 bug,
+    130 interrupted, 141 the output's reader went away)."""
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
             # Text no terminal can take (a lone surrogate in a session another program
@@ -479,6 +481,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`kdeps-expr … | head`): stop quietly, with the status a
+        # shell gives a command that SIGPIPE ended, and let nothing flush into the pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:  # a bug of ours: one line for the user, never a traceback
         print(f"kdeps-expr: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 70

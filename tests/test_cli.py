@@ -173,3 +173,12 @@ def test_a_session_id_may_begin_with_a_dash(
     assert (status, err) == (0, "")
     response = json.loads(out)
     assert (response["sessionId"], response["body"]["data"]["total"]) == (session_id, 4.5)
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly() -> None:
+    command = [sys.executable, "-m", "kdeps_expr.cli", "eval", "'ab' * 400000"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # like `| head` that has seen enough
+    error = process.stderr.read()
+    assert (process.wait(timeout=30), error) == (141, b"")
