@@ -276,8 +276,7 @@ class _Generator:
             block.line(f"{result} = {negation}({test} else _equal({left}, {right}))")
             return result
         negated = op.startswith("not ")
-        apply = self.value(self.compiler.operation(op.removeprefix("not ")))
-        call = f"{'not ' if negated else ''}{apply}({left}, {right})"
+        call = f"{self.value(self.compiler.operation(op))}({left}, {right})"
         if op in ("in", "not in") and type(right_constant) is list:
             strings = self.value(frozenset(item for item in right_constant if type(item) is str))
             block.line(

@@ -266,10 +266,9 @@ class Compiler:
             return self._order_number(op, left, constant, pos)
         if op in ("in", "not in") and type(constant) is list:
             return self._membership(left, constant, op == "not in", pos)
-        negated = op.startswith("not ")
-        apply = self.operation(op.removeprefix("not "))
+        apply = self.operation(op)
         source = self.source
-        if constant is not _VARIABLE and not negated:
+        if constant is not _VARIABLE:
 
             def run_constant(ctx: Context) -> Any:
                 a = left(ctx)
@@ -284,10 +283,9 @@ class Compiler:
             a = left(ctx)
             b = right(ctx)
             try:
-                result = apply(a, b)
+                return apply(a, b)
             except EvaluationError as exc:
                 raise located(exc, source, pos) from None
-            return not result if negated else result
 
         return run
 
@@ -357,7 +355,9 @@ class Compiler:
         return run
 
     def operation(self, op: str) -> Callable[[Any, Any], Any]:
-        """The value function behind a binary operator."""
+        """The value function behind a binary operator (``not in`` and the like included)."""
+        if op.startswith("not "):
+            return v.negated(op, self.operation(op.removeprefix("not ")))
         limit = self.limits.max_size
         if op in _COMPARE:
             return v.ordering(op)
@@ -379,9 +379,7 @@ class Compiler:
     def _matches(self, text: Any, pattern: Any) -> bool:
         """``text matches pattern``: a regular expression search, bounded in size and time."""
         if type(text) is not str or type(pattern) is not str:
-            raise EvaluationError(
-                f"invalid operation: {v.type_name(text)} matches {v.type_name(pattern)}"
-            )
+            raise v.invalid_operation("matches", text, pattern)
         if len(pattern) > self.limits.max_pattern:
             raise LimitError(
                 f"regular expression too long: {len(pattern):,} characters "

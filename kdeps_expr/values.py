@@ -64,7 +64,8 @@ def checked_float(value: float) -> float:
     raise _out_of_range()
 
 
-def _invalid(op: str, left: Any, right: Any, hint: str = "") -> EvaluationError:
+def invalid_operation(op: str, left: Any, right: Any, hint: str = "") -> EvaluationError:
+    """The error of ``left op right`` on operand types ``op`` does not take."""
     return EvaluationError(f"invalid operation: {type_name(left)} {op} {type_name(right)}{hint}")
 
 
@@ -100,8 +101,10 @@ def add(left: Any, right: Any, limit: int) -> Any:
         if kind is dict:
             return {**left, **right}
     if (kind is str and is_number(right)) or (is_number(left) and type(right) is str):
-        raise _invalid("+", left, right, " (convert the number with string(x) to concatenate)")
-    raise _invalid("+", left, right)
+        raise invalid_operation(
+            "+", left, right, " (convert the number with string(x) to concatenate)"
+        )
+    raise invalid_operation("+", left, right)
 
 
 def subtract(left: Any, right: Any) -> Any:
@@ -110,7 +113,7 @@ def subtract(left: Any, right: Any) -> Any:
         if type(left) is int and type(right) is int:
             return checked_int(left - right)
         return checked_float(left - right)
-    raise _invalid("-", left, right)
+    raise invalid_operation("-", left, right)
 
 
 def multiply(left: Any, right: Any, limit: int) -> Any:
@@ -124,7 +127,7 @@ def multiply(left: Any, right: Any, limit: int) -> Any:
             unit = "characters" if type(seq) is str else "items"
             check_total(len(seq) * max(count, 0), unit, limit)
             return seq * count
-    raise _invalid("*", left, right)
+    raise invalid_operation("*", left, right)
 
 
 def divide(left: Any, right: Any) -> float:
@@ -136,7 +139,7 @@ def divide(left: Any, right: Any) -> float:
             return checked_float(left / right)
         except OverflowError:
             raise _out_of_range() from None
-    raise _invalid("/", left, right)
+    raise invalid_operation("/", left, right)
 
 
 def modulo(left: Any, right: Any) -> int:
@@ -146,7 +149,7 @@ def modulo(left: Any, right: Any) -> int:
             raise EvaluationError("modulo by zero")
         remainder = abs(left) % abs(right)
         return remainder if left >= 0 else -remainder
-    raise _invalid("%", left, right, " (% needs two integers)")
+    raise invalid_operation("%", left, right, " (% needs two integers)")
 
 
 def power(left: Any, right: Any) -> Any:
@@ -165,7 +168,7 @@ def power(left: Any, right: Any) -> Any:
         if isinstance(result, complex):
             raise EvaluationError("invalid operation: a negative number to a fractional power")
         return checked_float(result)
-    raise _invalid("**", left, right)
+    raise invalid_operation("**", left, right)
 
 
 def negate(value: Any) -> Any:
@@ -255,8 +258,26 @@ def contained(item: Any, container: Any) -> bool:
     if kind is str:
         if type(item) is str:
             return item in container
-        raise _invalid("in", item, container, " (a substring test needs two strings)")
-    raise _invalid("in", item, container)
+        raise invalid_operation("in", item, container, " (a substring test needs two strings)")
+    raise invalid_operation("in", item, container)
+
+
+def negated(op: str, test: Callable[[Any, Any], Any]) -> Callable[[Any, Any], bool]:
+    """``op`` (``not in``, ``not contains`` …) as the negation of ``test``; an error about
+    the operand types names the whole operator: ``invalid operation: int not in int``."""
+    base = op.removeprefix("not ")
+
+    def run(left: Any, right: Any) -> bool:
+        try:
+            return not test(left, right)
+        except EvaluationError as exc:
+            types = f"{type_name(left)} {base} {type_name(right)}"
+            if not exc.message.startswith(f"invalid operation: {types}"):
+                raise
+            rest = exc.message.removeprefix(f"invalid operation: {types}")
+            raise invalid_operation(op, left, right, rest) from None
+
+    return run
 
 
 def string_test(op: str, left: Any, right: Any) -> bool:
@@ -267,7 +288,7 @@ def string_test(op: str, left: Any, right: Any) -> bool:
         if op == "startsWith":
             return left.startswith(right)
         return left.endswith(right)
-    raise _invalid(op, left, right)
+    raise invalid_operation(op, left, right)
 
 
 def coalesce(left: Any, right: Any) -> Any:

@@ -188,6 +188,34 @@ def golden(message: str, line: str, column: int, row: int = 1) -> str:
             id="string-plus-int",
         ),
         pytest.param(
+            "1 not in 2",
+            EvaluationError,
+            golden("invalid operation: int not in int", "1 not in 2", 3),
+            id="not-in-names-the-whole-operator",
+        ),
+        pytest.param(
+            "get('x') not in 'abc'",
+            EvaluationError,
+            golden(
+                "invalid operation: nil not in string (a substring test needs two strings)",
+                "get('x') not in 'abc'",
+                10,
+            ),
+            id="not-in-keeps-the-hint",
+        ),
+        pytest.param(
+            "'a' not contains 1",
+            EvaluationError,
+            golden("invalid operation: string not contains int", "'a' not contains 1", 5),
+            id="not-contains",
+        ),
+        pytest.param(
+            "1 not matches 'x'",
+            EvaluationError,
+            golden("invalid operation: int not matches string", "1 not matches 'x'", 3),
+            id="not-matches",
+        ),
+        pytest.param(
             "'héllo' - 1",
             EvaluationError,
             golden("invalid operation: string - int", "'héllo' - 1", 9),
