@@ -109,7 +109,7 @@ class SessionStore(ABC):
         now + ttl (a request less than a second ago pushed it). ``False`` when not live.
 
         This keeps a burst of reads from writing the same expiry again and again: a touch is
-        a write, the dearest part of a read-only request (docs/stores.md, "Expiry").
+        a write, the dearest part of a read-only request (docs/stores.md, "TTL and expiry").
         """
         resolution = min(EXPIRY_RESOLUTION, self.ttl / 100)
         if expires_at > self.clock() + self.ttl - resolution:
