@@ -43,11 +43,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from kdeps_expr.context import Request, SessionState
-from kdeps_expr.engine import Engine
-from kdeps_expr.runner import Runner
-from kdeps_expr.sessions import MemoryStore, SessionStore, SqliteStore, transact
+from kdeps_expr.language.context import Request
+from kdeps_expr.language.engine import Engine
+from kdeps_expr.sessions import MemoryStore, SessionState, SessionStore, SqliteStore, transact
 from kdeps_expr.workflow import Workflow, load_workflow
+from kdeps_expr.workflow.runner import Runner
 
 CART = Path(__file__).resolve().parent.parent / "examples" / "workflows" / "cart"
 OVERHEAD_LIMIT_US = 50.0

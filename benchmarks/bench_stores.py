@@ -46,8 +46,14 @@ from pathlib import Path
 
 import redis
 
-from kdeps_expr.context import SessionState
-from kdeps_expr.sessions import MemoryStore, RedisStore, SessionStore, SqliteStore, transact
+from kdeps_expr.sessions import (
+    MemoryStore,
+    RedisStore,
+    SessionState,
+    SessionStore,
+    SqliteStore,
+    transact,
+)
 from kdeps_expr.sessions.base import CLEANER_DUTY, PURGE_BATCH_SIZE
 from kdeps_expr.sessions.sqlite import BUILD_INDEX, BUILD_TABLE
 

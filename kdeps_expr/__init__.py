@@ -1,8 +1,6 @@
 """kdeps_expr: the KDeps workflow expression engine."""
 
-from .chat import ChatBackend, EchoChat
-from .context import Context, Request, SessionState, WorkflowInfo
-from .engine import Engine, Expression, Template, ValueReading
+from .actions.chat import ChatBackend, EchoChat
 from .errors import (
     ConflictError,
     EvaluationError,
@@ -13,10 +11,19 @@ from .errors import (
     WorkflowError,
     WorkflowLoadError,
 )
-from .functions import Function
-from .limits import Limits
-from .runner import Response, Runner
-from .workflow import Workflow, load_workflow
+from .language import (
+    Context,
+    Engine,
+    Expression,
+    Function,
+    Limits,
+    Request,
+    Template,
+    ValueReading,
+    WorkflowInfo,
+)
+from .sessions import SessionState
+from .workflow import Response, Runner, Workflow, load_workflow
 
 __all__ = [
     "ChatBackend",

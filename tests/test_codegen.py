@@ -13,9 +13,9 @@ from expr_cases import ALL_ROWS, expressions, make_context
 from hypothesis import HealthCheck, given, settings
 
 from kdeps_expr import Context, Engine, EvaluationError, ExprError, Expression, Request
-from kdeps_expr.codegen import write
-from kdeps_expr.compiler import Compiler
-from kdeps_expr.engine import HOT_AFTER
+from kdeps_expr.language.codegen import write
+from kdeps_expr.language.compiler import Compiler
+from kdeps_expr.language.engine import HOT_AFTER
 
 COLD = Engine(hot_after=sys.maxsize)
 HOT = Engine(hot_after=0)

@@ -20,10 +20,10 @@ import pytest
 from session_backends import BACKENDS, open_backend
 
 from kdeps_expr.cli import main
-from kdeps_expr.context import Request
-from kdeps_expr.runner import Runner
+from kdeps_expr.language.context import Request
 from kdeps_expr.sessions import SessionStore
 from kdeps_expr.workflow import load_workflow
+from kdeps_expr.workflow.runner import Runner
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "workflows"
 TIMESTAMP = "2026-01-02T03:04:05Z"

@@ -11,7 +11,7 @@ from expr_cases import ALL_ROWS, assert_same, expressions, make_context
 from hypothesis import HealthCheck, given, settings
 
 from kdeps_expr import Engine, ExprError
-from kdeps_expr.parser import parse
+from kdeps_expr.language.parser import parse
 
 
 @pytest.mark.parametrize(("source", "expected"), ALL_ROWS)

@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from _workflows import MAIN, write_workflow
 
-from kdeps_expr.chat import ChatRequest
-from kdeps_expr.context import Context, Request
-from kdeps_expr.runner import Response, Runner, Trace
+from kdeps_expr.actions.chat import ChatRequest
+from kdeps_expr.language.context import Context, Request
 from kdeps_expr.sessions import MemoryStore, SessionStore, SqliteStore
-from kdeps_expr.workflow import ApiResponse, Constant, Tracer, Value, load_workflow
+from kdeps_expr.workflow import load_workflow
+from kdeps_expr.workflow.model import ApiResponse, Constant, Tracer, Value
+from kdeps_expr.workflow.runner import Response, Runner, Trace
 
 META = {"requestId": "r1", "timestamp": "2026-01-02T03:04:05Z"}
 

@@ -26,11 +26,11 @@ from starlette.applications import Starlette
 from starlette.exceptions import StarletteDeprecationWarning
 
 from kdeps_expr.cli import main
-from kdeps_expr.context import Request, SessionState, new_session_id
 from kdeps_expr.errors import WorkflowError
-from kdeps_expr.runner import Response
+from kdeps_expr.language.context import Request
 from kdeps_expr.server import ServerOptions, bind, create_app, valid_session_id
-from kdeps_expr.sessions import Snapshot
+from kdeps_expr.sessions import SessionState, Snapshot, new_session_id
+from kdeps_expr.workflow.runner import Response
 
 with warnings.catch_warnings():
     # Starlette 1.x nudges towards httpx2; the httpx it still supports is what we install.

@@ -22,7 +22,7 @@ import pytest
 from _server import Server, environment, serve_command, workflow_copy
 from session_backends import REDIS_URL, delete_prefix, require_redis
 
-from kdeps_expr.context import new_session_id
+from kdeps_expr.sessions import new_session_id
 
 TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 CLIENTS = 16

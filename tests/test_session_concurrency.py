@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 from session_backends import BACKENDS, REDIS_URL, SHARED_BACKENDS, Backend, open_backend
 
-from kdeps_expr.context import Context, Request, SessionState
-from kdeps_expr.engine import Engine
 from kdeps_expr.errors import EvaluationError, StoreError
-from kdeps_expr.sessions import SessionStore, SqliteStore, open_store, transact
+from kdeps_expr.language.context import Context, Request
+from kdeps_expr.language.engine import Engine
+from kdeps_expr.sessions import SessionState, SessionStore, SqliteStore, open_store, transact
 
 ROOT = Path(__file__).resolve().parent.parent
 VISIT_SOURCE = "set('visits', get('visits', 'session') + 1, 'session')"
@@ -59,8 +59,8 @@ def visits(store: SessionStore, session_id: str) -> tuple[Any, int]:
 VISIT_WORKER = """
 import json, sys
 from pathlib import Path
-from kdeps_expr.context import Context
-from kdeps_expr.engine import Engine
+from kdeps_expr.language.context import Context
+from kdeps_expr.language.engine import Engine
 from kdeps_expr.sessions import open_store, transact
 
 config, session_id, count, source = sys.argv[1:]

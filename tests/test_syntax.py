@@ -9,8 +9,8 @@ import pytest
 from expr_cases import SYNTAX, assert_same, make_context
 
 from kdeps_expr import Engine, ExprSyntaxError
-from kdeps_expr import nodes as n
-from kdeps_expr.parser import parse
+from kdeps_expr.language import nodes as n
+from kdeps_expr.language.parser import parse
 
 
 @pytest.mark.parametrize(("source", "expected"), SYNTAX)

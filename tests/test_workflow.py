@@ -9,16 +9,10 @@ import pytest
 from _workflows import HEADER, MAIN, write_workflow
 
 from kdeps_expr.cli import main
-from kdeps_expr.engine import Engine
 from kdeps_expr.errors import WorkflowLoadError
-from kdeps_expr.workflow import (
-    Constant,
-    Dynamic,
-    Route,
-    inspect_workflow,
-    load_workflow,
-    plan_order,
-)
+from kdeps_expr.language.engine import Engine
+from kdeps_expr.workflow import inspect_workflow, load_workflow
+from kdeps_expr.workflow.model import Constant, Dynamic, Route, plan_order
 
 
 def load_error(root: Path, files: dict[str, str]) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from kdeps_expr.errors import ExprError, WorkflowError
-from kdeps_expr.yamlsource import Mapping, Scalar, Sequence, SourceFile, load_documents
+from kdeps_expr.workflow.yamlsource import Mapping, Scalar, Sequence, SourceFile, load_documents
 
 
 def _first_scalar(text: str) -> Scalar:

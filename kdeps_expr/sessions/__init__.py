@@ -1,4 +1,5 @@
-"""Session stores (memory, SQLite, Redis), opening them from settings, and transactions."""
+"""Session stores (memory, SQLite, Redis), opening them from settings, one request's session
+view (:class:`SessionState`) and its transaction (:func:`transact`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from .config import open_store, open_store_url
 from .memory import MemoryStore
 from .redis import RedisStore
 from .sqlite import SqliteStore
+from .state import SessionState, new_session_id
 from .transactions import transact
 
 __all__ = [
@@ -15,9 +17,11 @@ __all__ = [
     "MemoryStore",
     "RedisStore",
     "SessionInfo",
+    "SessionState",
     "SessionStore",
     "Snapshot",
     "SqliteStore",
+    "new_session_id",
     "open_store",
     "open_store_url",
     "transact",

@@ -1,7 +1,7 @@
 """One request's session transaction: load once, run, write once at the end or not at all.
 
 :func:`transact` is how a runner uses a store. The request's work runs against a fresh
-:class:`~kdeps_expr.context.SessionState`; only when it succeeds is the session written,
+:class:`~kdeps_expr.SessionState`; only when it succeeds is the session written,
 with the version that was loaded. When another request saved the session in between, the
 save raises ``ConflictError``, and the work runs again on the new state after a short
 random pause, so no update is lost and no lock is held while a request runs. Work must
@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from .. import context
 from ..errors import ConflictError, StoreError
 from .base import SessionStore
+from .state import SessionState
 
 T = TypeVar("T")
 
@@ -27,7 +27,7 @@ BACKOFF_FIRST = 0.0005
 BACKOFF_MAX = 0.05
 
 
-def _commit(store: SessionStore, state: context.SessionState) -> bool:
+def _commit(store: SessionStore, state: SessionState) -> bool:
     """Write what the request did to its session; ``False`` when another request won."""
     if state.changed and not (state.version or state.data or state.id_used):
         return True  # a new session written but left empty (a logout without one): no row
@@ -46,10 +46,10 @@ def _commit(store: SessionStore, state: context.SessionState) -> bool:
 def transact(
     store: SessionStore,
     session_id: str | None,
-    work: Callable[[context.SessionState], tuple[T, bool]],
+    work: Callable[[SessionState], tuple[T, bool]],
     *,
     attempts: int = DEFAULT_ATTEMPTS,
-) -> tuple[T, context.SessionState]:
+) -> tuple[T, SessionState]:
     """Run ``work`` on the session ``session_id`` and commit it; return its result and state.
 
     ``work(state)`` returns ``(result, ok)``. When ``ok`` is false, or ``work`` raises,
@@ -66,7 +66,7 @@ def transact(
     for attempt in range(attempts):
         if attempt:
             time.sleep(random.uniform(0, min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (attempt - 1))))
-        state = context.SessionState(
+        state = SessionState(
             session_id=session_id,
             load=lambda: None if session_id is None else store.load(session_id),
         )

@@ -14,7 +14,7 @@ import operator
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .errors import EvaluationError, LimitError
+from ..errors import EvaluationError, LimitError
 
 TYPE_NAMES: dict[type, str] = {
     type(None): "nil",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import ExprSyntaxError
+from ..errors import ExprSyntaxError
 
 DELIMITERS: dict[str, str] = {"{{": "}}", "<<": ">>"}
 DEFAULT_DELIMITERS: tuple[str, ...] = ("{{", "<<")

@@ -24,10 +24,10 @@ import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from . import nodes as n
-from .errors import ExprError
-from .functions import INFO_ALIASES, INFO_FIELDS, SCOPES, SOURCES
-from .workflow import Dynamic, ListValue, MapValue, Resource, Site, Value, ValueString
+from ..errors import ExprError
+from ..language import nodes as n
+from ..language.functions import INFO_ALIASES, INFO_FIELDS, SCOPES, SOURCES
+from .model import Dynamic, ListValue, MapValue, Resource, Site, Value, ValueString
 
 
 class WorkflowWarning(ExprError):

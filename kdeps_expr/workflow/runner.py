@@ -24,17 +24,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import values
-from .chat import ChatBackend, ChatRequest, EchoChat
-from .context import Context, Request, SessionState
-from .engine import Engine
-from .errors import EvaluationError, ExprError, StoreError
-from .sessions import transact
-from .sessions.base import SessionStore
-from .sessions.codec import json_problem
-from .workflow import DEFAULT_PREFLIGHT_MESSAGE, Preflight, Resource, Step, Workflow
+from ..actions.chat import ChatBackend, ChatRequest, EchoChat
+from ..errors import EvaluationError, ExprError, StoreError
+from ..language import values
+from ..language.context import Context, Request
+from ..language.engine import Engine
+from ..sessions import SessionState, transact
+from ..sessions.base import SessionStore
+from ..sessions.codec import json_problem
+from .model import DEFAULT_PREFLIGHT_MESSAGE, Preflight, Resource, Step, Workflow
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("kdeps_expr.runner")
+"""The name logging is configured by (kept when the runner moved into ``workflow/``)."""
 
 
 @dataclass

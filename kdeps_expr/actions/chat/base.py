@@ -3,8 +3,8 @@
 A chat backend is any object with ``reply(request) -> value``; the value becomes the
 resource's output (``get('<actionId>')``) and must be a kdeps value (nil, bool, number,
 string, list or map; anything else fails the request as a chat failure). The default,
-:class:`EchoChat`, makes no network call and replies with the rendered prompt, so prompt
-rendering can be run and tested offline.
+:class:`~.echo.EchoChat`, makes no network call and replies with the rendered prompt, so
+prompt rendering can be run and tested offline.
 """
 
 from __future__ import annotations
@@ -36,10 +36,3 @@ class ChatBackend(Protocol):
     def reply(self, request: ChatRequest) -> Any:
         """The reply to ``request``; an exception fails the request with a 500."""
         ...
-
-
-class EchoChat:
-    """The offline default: replies with the rendered prompt itself."""
-
-    def reply(self, request: ChatRequest) -> Any:
-        return request.prompt

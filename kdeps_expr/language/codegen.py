@@ -23,6 +23,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from ..errors import EvaluationError, ExprError
 from . import nodes as n
 from . import values as v
 from .compiler import (
@@ -34,7 +35,6 @@ from .compiler import (
     located,
 )
 from .context import Context
-from .errors import EvaluationError, ExprError
 
 _SMALL = (1 << 30) - 1
 """Integers within ``±_SMALL`` are one CPython digit: they compare fastest, and the sum,

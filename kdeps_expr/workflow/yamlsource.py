@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
-from .errors import ExprError, WorkflowError
+from ..errors import ExprError, WorkflowError
 
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's parser when PyYAML was built with it (several times faster), else PyYAML's."""

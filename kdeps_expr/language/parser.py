@@ -22,10 +22,10 @@ from lark.common import LexerConf
 from lark.lexer import Lexer, LexerState, PatternStr
 from lark.parsers.lalr_analysis import Shift
 
+from ..errors import ExprSyntaxError
 from . import nodes as n
-from .errors import ExprSyntaxError
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent
 _GRAMMAR_PATHS = (_PACKAGE / "grammar" / "expr.lark", _PACKAGE.parent / "grammar" / "expr.lark")
 
 _OPERATORS = {"OR_WORD": "||", "AND_WORD": "&&", "NOT": "!", "CARET": "**"}

@@ -16,10 +16,10 @@ from typing import Any
 
 import regex
 
+from ..errors import EvaluationError, ExprError, ExprSyntaxError, LimitError
 from . import nodes as n
 from . import values as v
 from .context import Context
-from .errors import EvaluationError, ExprError, ExprSyntaxError, LimitError
 from .functions import Function, closest
 from .limits import Limits
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal, NoReturn
 
+from ..errors import EvaluationError, ExprError, ExprSyntaxError, LimitError
 from . import nodes as n
 from . import templates
 from . import values as v
 from .codegen import generate
 from .compiler import Compiler, check_size
 from .context import Context
-from .errors import EvaluationError, ExprError, ExprSyntaxError, LimitError
 from .functions import BUILTINS, Function, closest
 from .limits import Limits
 from .parser import parse

@@ -1,0 +1,1 @@
+"""What a resource does besides expressions: its primary action (chat, and the executors)."""

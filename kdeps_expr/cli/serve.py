@@ -1,0 +1,53 @@
+"""``serve``: a workflow over HTTP."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..workflow.loader import load_workflow
+from .common import Subcommands
+
+
+def register(commands: Subcommands) -> None:
+    """``serve WORKFLOW``."""
+    help_text = (
+        "Serve a workflow over HTTP: its settings.apiServer.routes, /actions/{actionId} and "
+        "/health, with sessions in the kdeps_session_id cookie or the X-Session-ID header."
+    )
+    parser = commands.add_parser("serve", help=help_text, description=help_text, allow_abbrev=False)
+    parser.add_argument("workflow", metavar="WORKFLOW", help="the workflow folder")
+    parser.add_argument(
+        "--host",
+        help="the address to listen on (default: settings.apiServer.hostIp, else 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        help="the port (default: settings.apiServer.portNum, else 3000; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="include the full error in 500 responses"
+    )
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log one line per request (default: settings.apiServer.accessLog, else off)",
+    )
+    parser.set_defaults(handler=_cmd_serve)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    # Imported here so that the other commands never load Starlette and uvicorn.
+    from ..server import serve
+
+    workflow = load_workflow(args.workflow)
+    return serve(
+        workflow, host=args.host, port=args.port, debug=args.debug, access_log=args.access_log
+    )
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port number, 0 to 65535."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 65535, not {text!r}")
+    return int(text)

@@ -1,0 +1,29 @@
+"""Built-in functions (SPEC §3) as plain documented functions in one dict, ``BUILTINS``.
+
+Each family module registers its functions when imported; importing this package
+imports them all.
+"""
+
+from __future__ import annotations
+
+from . import (  # noqa: F401  (each family registers its built-ins when imported)
+    containers,
+    conversions,
+    numbers,
+    predicates,
+    scope,
+    strings,
+)
+from .base import BUILTINS, Function, Predicate, closest
+from .scope import INFO_ALIASES, INFO_FIELDS, SCOPES, SOURCES
+
+__all__ = [
+    "BUILTINS",
+    "INFO_ALIASES",
+    "INFO_FIELDS",
+    "SCOPES",
+    "SOURCES",
+    "Function",
+    "Predicate",
+    "closest",
+]

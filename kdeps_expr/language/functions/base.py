@@ -1,0 +1,202 @@
+"""The :class:`Function` record, the ``BUILTINS`` table and the argument checks shared by
+the families.
+
+A :class:`Function` records how the compiler calls an implementation: whether it takes the
+request :class:`~kdeps_expr.language.context.Context` first (``pass_context``), whether its
+second argument is a predicate compiled as a closure (``predicate``: ``filter(xs, .a > 1)``),
+whether it takes the Engine's :class:`Limits` (a keyword-only ``limits`` parameter), and
+whether calls with constant arguments can be folded at compile time (``pure``). User
+functions are registered the same way. Each family module registers its built-ins with
+:func:`builtin` when it is imported.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ...errors import EvaluationError, LimitError
+from .. import values as v
+from ..context import Context
+from ..limits import Limits
+
+Predicate = Callable[[Context], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """A callable the language can see, with what the compiler needs to know about it."""
+
+    name: str
+    impl: Callable[..., Any]
+    min_args: int
+    max_args: int | None
+    pass_context: bool = False
+    predicate: bool = False
+    takes_limits: bool = False
+    pure: bool = False
+    builtin: bool = False
+    specialize: Callable[[tuple[Any, ...]], Callable[[Context], Any] | None] | None = None
+    """Given constant arguments, a faster closure for the call, or ``None``."""
+
+    @classmethod
+    def wrap(
+        cls,
+        name: str,
+        impl: Callable[..., Any],
+        *,
+        pass_context: bool = False,
+        predicate: bool = False,
+        pure: bool = False,
+        builtin: bool = False,
+        specialize: Callable[[tuple[Any, ...]], Callable[[Context], Any] | None] | None = None,
+    ) -> Function:
+        """Describe ``impl``; the argument count comes from its signature."""
+        params = list(inspect.signature(impl).parameters.values())
+        if pass_context:
+            params = params[1:]
+        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
+        required = sum(1 for p in positional if p.default is p.empty)
+        return cls(
+            name=name,
+            impl=impl,
+            min_args=required,
+            max_args=None if variadic else len(positional),
+            pass_context=pass_context,
+            predicate=predicate,
+            takes_limits=any(p.kind is p.KEYWORD_ONLY and p.name == "limits" for p in params),
+            pure=pure,
+            builtin=builtin,
+            specialize=specialize,
+        )
+
+    def accepts(self, count: int) -> bool:
+        """True when a call may pass ``count`` arguments."""
+        return self.min_args <= count and (self.max_args is None or count <= self.max_args)
+
+    def arity(self) -> str:
+        """``2``, ``1 to 3`` or ``at least 1``: how many arguments a call takes."""
+        if self.max_args is None:
+            return f"at least {self.min_args}"
+        if self.min_args == self.max_args:
+            return str(self.min_args)
+        return f"{self.min_args} to {self.max_args}"
+
+
+BUILTINS: dict[str, Function] = {}
+
+
+def builtin(
+    name: str,
+    *,
+    pass_context: bool = False,
+    predicate: bool = False,
+    pure: bool = True,
+    specialize: Callable[[tuple[Any, ...]], Callable[[Context], Any] | None] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def register(impl: Callable[..., Any]) -> Callable[..., Any]:
+        BUILTINS[name] = Function.wrap(
+            name,
+            impl,
+            pass_context=pass_context,
+            predicate=predicate,
+            pure=pure and not pass_context,
+            builtin=True,
+            specialize=specialize,
+        )
+        return impl
+
+    return register
+
+
+def closest(name: str, candidates: Any) -> str:
+    """`` (did you mean 'x'?)`` for the closest candidate, or an empty string."""
+    match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def need(function: str, kinds: str, value: Any) -> EvaluationError:
+    """The error for an argument of the wrong type: ``f() needs a list, got int``."""
+    return EvaluationError(f"{function}() needs {kinds}, got {v.type_name(value)}")
+
+
+def key_arg(function: str, key: Any) -> str:
+    """``key`` when it is a string (a session or memory key), else a clear error."""
+    if type(key) is not str:
+        raise EvaluationError(f"{function}() needs a string key, got {v.type_name(key)}")
+    return key
+
+
+def as_list(function: str, value: Any) -> list[Any]:
+    """A list argument; ``nil`` reads as the empty list."""
+    if value is None:
+        return []
+    if type(value) is not list:
+        raise need(function, "a list", value)
+    return value
+
+
+def as_map(function: str, value: Any) -> dict[str, Any]:
+    """A map argument; ``nil`` reads as the empty map."""
+    if value is None:
+        return {}
+    if type(value) is not dict:
+        raise need(function, "a map", value)
+    return value
+
+
+def as_number(function: str, value: Any) -> Any:
+    """A number argument (int or float)."""
+    if not v.is_number(value):
+        raise need(function, "a number", value)
+    return value
+
+
+def as_text(function: str, value: Any) -> str:
+    """A string argument."""
+    if type(value) is not str:
+        raise need(function, "a string", value)
+    return value
+
+
+def bounded(text: str, limits: Limits) -> str:
+    """``text``, unless it is longer than a string an expression may make."""
+    v.check_total(len(text), "characters", limits.max_size)
+    return text
+
+
+def shown(text: str, width: int = 40) -> str:
+    """``text`` quoted for an error message, cut short when long (it may come from a client)."""
+    return repr(text if len(text) <= width else text[:width] + "…")
+
+
+def each(
+    ctx: Context, function: str, items: Any, predicate: Predicate, limits: Limits
+) -> Iterator[tuple[Any, Any]]:
+    """``(item, predicate result)`` for each item, with ``#`` bound to the item.
+
+    The outermost predicate call sets a deadline that every call nested in it shares, so
+    ``count(xs, count(ys, …) > 0)`` over long lists ends in a clear error, not hours later.
+    """
+    outermost = not ctx.deadline
+    if outermost:
+        ctx.deadline = time.monotonic() + limits.predicate_timeout
+    saved = ctx.element
+    try:
+        for item in as_list(function, items):
+            ctx.element = item
+            yield item, predicate(ctx)
+            if time.monotonic() > ctx.deadline:
+                raise LimitError(
+                    f"{function}() took longer than {limits.predicate_timeout} s "
+                    "(predicate_timeout)"
+                )
+    finally:
+        ctx.element = saved
+        if outermost:
+            ctx.deadline = 0.0

@@ -1,0 +1,102 @@
+"""Numeric built-ins: ``sum``, ``min``, ``max``, ``abs``, ``round``, ``floor``, ``ceil``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import Any
+
+from ...errors import EvaluationError
+from .. import values as v
+from ..context import Context
+from ..limits import Limits
+from .base import Predicate, as_list, as_number, builtin, each, need
+
+
+def _numbers(function: str, items: list[Any]) -> list[Any]:
+    present = [item for item in items if item is not None]
+    for item in present:
+        if not v.is_number(item):
+            raise EvaluationError(f"{function}() needs numbers, got {v.type_name(item)}")
+    return present
+
+
+@builtin("sum", pass_context=True, predicate=True)
+def sum_(ctx: Context, items: Any, predicate: Predicate | None = None, *, limits: Limits) -> Any:
+    """The sum of a list of numbers (or of ``predicate`` over it); nil items are skipped."""
+    if predicate is None:
+        numbers = _numbers("sum", as_list("sum", items))
+    else:
+        numbers = _numbers(
+            "sum", [result for _, result in each(ctx, "sum", items, predicate, limits)]
+        )
+    total = sum(numbers)
+    return v.checked_int(total) if type(total) is int else v.checked_float(total)
+
+
+def _extreme(function: str, args: tuple[Any, ...], pick: Callable[..., Any]) -> Any:
+    items = as_list(function, args[0]) if len(args) == 1 else list(args)
+    present = [item for item in items if item is not None]
+    if not present:
+        return None
+    if all(v.is_number(item) for item in present) or all(type(i) is str for i in present):
+        return pick(present)
+    kinds = sorted({v.type_name(item) for item in present})
+    raise EvaluationError(f"{function}() needs numbers or strings, got {' and '.join(kinds)}")
+
+
+@builtin("min")
+def min_(first: Any, *rest: Any) -> Any:
+    """The smallest of a list, or of several arguments; nil items are skipped."""
+    return _extreme("min", (first, *rest), min)
+
+
+@builtin("max")
+def max_(first: Any, *rest: Any) -> Any:
+    """The largest of a list, or of several arguments; nil items are skipped."""
+    return _extreme("max", (first, *rest), max)
+
+
+# ---- numbers ------------------------------------------------------------------------------
+
+
+@builtin("abs")
+def abs_(value: Any) -> Any:
+    """The absolute value."""
+    result = abs(as_number("abs", value))
+    return v.checked_int(result) if type(result) is int else result
+
+
+@builtin("round")
+def round_(value: Any, digits: Any = None) -> Any:
+    """Round half away from zero: an int without ``digits``, a float with them."""
+    value = as_number("round", value)
+    if digits is None:
+        if type(value) is int:
+            return value
+        if abs(value) >= 2.0**52:  # already integral, and past Decimal's default precision
+            return v.checked_int(int(value))
+        return int(Decimal(repr(value)).quantize(Decimal(1), ROUND_HALF_UP))
+    if type(digits) is not int:
+        raise need("round", "an integer number of digits", digits)
+    number = Decimal(repr(float(value)))
+    if digits >= -int(number.as_tuple().exponent):
+        return float(value)  # no digit to round away
+    if -digits > number.adjusted() + 1:
+        return 0.0  # every digit rounds away
+    with localcontext() as context:
+        context.prec = 1_000  # enough for any float's digits
+        return v.checked_float(float(number.quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)))
+
+
+@builtin("floor")
+def floor(value: Any) -> int:
+    """The largest integer not above ``value``."""
+    return v.checked_int(math.floor(as_number("floor", value)))
+
+
+@builtin("ceil")
+def ceil(value: Any) -> int:
+    """The smallest integer not below ``value``."""
+    return v.checked_int(math.ceil(as_number("ceil", value)))

@@ -1,0 +1,276 @@
+"""The loaded workflow: resources with every expression compiled, routes, settings.
+
+Everything here is built once by the loader (:mod:`.loader`) and never changed after; the
+runner (:mod:`.runner`) reads it for every request.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..errors import ExprError
+from ..language.context import Context, WorkflowInfo
+from ..language.engine import Engine, Expression, ValueReading
+from ..sessions import open_store
+from ..sessions.base import SessionStore
+from .yamlsource import Scalar
+
+DEFAULT_PREFLIGHT_CODE = 400
+DEFAULT_PREFLIGHT_MESSAGE = "preflight check failed"
+
+
+class Tracer(Protocol):
+    """What records a request's evaluations for ``kdeps-expr run --trace``."""
+
+    def record(self, source: str, value: Any) -> None:
+        """One expression (as written in the file) and the value it gave."""
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """The YAML scalar whose string value was compiled; offsets count in that value."""
+
+    scalar: Scalar
+
+    def place(self, error: ExprError) -> ExprError:
+        """Move ``error`` (its offset counts in the scalar's value) to its file character."""
+        return self.scalar.place(error, error.offset)
+
+    def location(self, offset: int | None = None) -> str:
+        """``file:line:column`` of character ``offset`` of the value (its start by default)."""
+        line, column = self.scalar.position(offset)
+        return f"{self.scalar.source.name}:{line}:{column}"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One always-expression entry: ``run.expr``, ``skipCondition``, a validation, …"""
+
+    source: str
+    expression: Expression
+    site: Site
+
+    def run(self, context: Context, tracer: Tracer | None) -> Any:
+        """Evaluate; an error is moved to its file character before it propagates."""
+        return _placed(self.expression, context, self.site, self.source, tracer)
+
+
+def _placed(
+    run: Callable[[Context], Any],
+    context: Context,
+    site: Site,
+    source: str,
+    tracer: Tracer | None,
+) -> Any:
+    """``run(context)``, its error moved to the file character, its value traced."""
+    try:
+        value = run(context)
+    except ExprError as exc:
+        site.place(exc)
+        raise
+    if tracer is not None:
+        tracer.record(source, value)
+    return value
+
+
+class Value(ABC):
+    """A YAML value that may hold expressions: literal data, a value string, or containers."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def evaluate(self, context: Context, tracer: Tracer | None) -> Any:
+        """The value for this request."""
+
+
+class Constant(Value):
+    """A literal scalar: a number, a boolean, nil, or a string read as plain text."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def evaluate(self, context: Context, tracer: Tracer | None) -> Any:
+        return self.value
+
+
+class Dynamic(Value):
+    """A value string read as a template or an expression (SPEC §5)."""
+
+    __slots__ = ("reading", "site", "source")
+
+    def __init__(self, source: str, reading: ValueReading, site: Site) -> None:
+        self.source = source
+        self.reading = reading
+        self.site = site
+
+    def evaluate(self, context: Context, tracer: Tracer | None) -> Any:
+        return _placed(self.reading.evaluate, context, self.site, self.source, tracer)
+
+
+class MapValue(Value):
+    """A mapping, built anew for each request (no request shares a container with
+    another); keys keep their file order."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: tuple[tuple[str, Value], ...]) -> None:
+        self.items = items
+
+    def evaluate(self, context: Context, tracer: Tracer | None) -> Any:
+        return {key: item.evaluate(context, tracer) for key, item in self.items}
+
+
+class ListValue(Value):
+    """A sequence, built anew for each request."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: tuple[Value, ...]) -> None:
+        self.items = items
+
+    def evaluate(self, context: Context, tracer: Tracer | None) -> Any:
+        return [item.evaluate(context, tracer) for item in self.items]
+
+
+@dataclass(frozen=True, slots=True)
+class Preflight:
+    """``run.preflightCheck``: validations, and the error answered when one fails."""
+
+    validations: tuple[Step, ...]
+    code: int = DEFAULT_PREFLIGHT_CODE
+    message: Value | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """``run.chat``: the prompt and settings handed to the chat backend."""
+
+    prompt: Value
+    model: Value | None = None
+    role: str | None = None
+    backend: str | None = None
+    timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiResponse:
+    """``run.apiResponse``: ``success``, the ``response`` data, and ``meta``."""
+
+    success: Value
+    data: Value
+    headers: tuple[tuple[str, Value], ...] = ()
+    status: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One resource, every block compiled, in the order the runner needs them."""
+
+    action_id: str
+    file: str
+    name: str = ""
+    description: str = ""
+    requires: tuple[str, ...] = ()
+    skip_conditions: tuple[Step, ...] = ()
+    methods: frozenset[str] | None = None
+    routes: frozenset[str] | None = None
+    preflight: Preflight | None = None
+    expr_before: tuple[Step, ...] = ()
+    chat: Chat | None = None
+    expr: tuple[Step, ...] = ()
+    expr_after: tuple[Step, ...] = ()
+    api_response: ApiResponse | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One entry of ``settings.apiServer.routes``."""
+
+    path: str
+    methods: tuple[str, ...]
+    action_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ValueString:
+    """How one YAML value string was read, for ``check``: its kind, and any warning."""
+
+    site: Site
+    text: str
+    kind: str
+    warning: str | None = None
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A loaded workflow: metadata, settings, routes and compiled resources.
+
+    ``plans`` gives, for every actionId, the resources a request to it runs: the
+    ``requires`` closure in a deterministic order (dependencies first, in the order they
+    are listed), ending with the resource itself.
+    """
+
+    root: Path
+    name: str
+    version: str
+    target_action_id: str
+    resources: Mapping[str, Resource]
+    settings: Mapping[str, Any]
+    api_routes: list[Route]
+    plans: Mapping[str, tuple[Resource, ...]]
+    engine: Engine
+    description: str = ""
+
+    @property
+    def session_config(self) -> Mapping[str, Any]:
+        """``settings.session``, for :func:`~kdeps_expr.sessions.open_store`."""
+        config = self.settings.get("session")
+        return config if isinstance(config, Mapping) else {}
+
+    @property
+    def info(self) -> WorkflowInfo:
+        """What ``info('workflow.name')`` and ``info('workflow.version')`` answer."""
+        return WorkflowInfo(self.name, self.version)
+
+    def open_store(self, *, must_exist: bool = False) -> SessionStore:
+        """The session store ``settings.session`` configures (SQLite by default)."""
+        return open_store(self.session_config, self.root, must_exist=must_exist)
+
+
+@dataclass
+class Inspection:
+    """What loading found: the workflow when it loaded, and every error either way."""
+
+    workflow: Workflow | None
+    resources: list[Resource]
+    errors: list[ExprError]
+    values: list[ValueString] = field(default_factory=list)
+
+
+def plan_order(target: str, requires: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """The ``requires`` closure of ``target``, dependencies first, ``target`` last.
+
+    Deterministic: a depth-first walk taking each resource's ``requires`` in the order they
+    are listed; a resource reached twice runs once, at its first place. ``requires`` must
+    be free of cycles and unknown names (the loader checks both).
+    """
+    order: list[str] = []
+    stack: list[tuple[str, Iterator[str]]] = [(target, iter(requires[target]))]
+    entered = {target}
+    while stack:
+        action_id, pending = stack[-1]
+        for dependency in pending:
+            if dependency not in entered:
+                entered.add(dependency)
+                stack.append((dependency, iter(requires[dependency])))
+                break
+        else:
+            stack.pop()
+            order.append(action_id)
+    return order
