@@ -60,12 +60,28 @@ def _lower_keys(headers: Mapping[str, Any]) -> dict[str, Any]:
     return {str(name).lower(): value for name, value in headers.items()}
 
 
+@dataclass(frozen=True, slots=True)
+class UploadedFile:
+    """One file of a ``multipart/form-data`` request, as the server stored it.
+
+    ``path`` is where its bytes were written (``file()``, ``get(name, 'filepath')``);
+    ``field`` is the form field it came in.
+    """
+
+    field: str
+    filename: str
+    content_type: str
+    size: int
+    path: str
+
+
 @dataclass
 class Request:
-    """What a client sent: method, path, query parameters, a parsed body and headers.
+    """What a client sent: method, path, query parameters, a parsed body, headers, files.
 
     ``body`` is the parsed JSON (or form) body; only a map body has fields for ``get``.
-    Header names are matched case-insensitively.
+    Header names are matched case-insensitively. ``files`` are the uploaded files of a
+    multipart request, in the order they came.
     """
 
     method: str = "GET"
@@ -76,6 +92,7 @@ class Request:
     ip: str = ""
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     timestamp: str = field(default_factory=utc_timestamp)
+    files: tuple[UploadedFile, ...] = ()
 
     def __post_init__(self) -> None:
         self.headers = _lower_keys(self.headers)
@@ -83,10 +100,36 @@ class Request:
 
 @dataclass(frozen=True)
 class WorkflowInfo:
-    """What ``info('workflow.name')`` and ``info('workflow.version')`` answer."""
+    """What ``info('workflow.name')``, ``info('workflow.version')`` and the rest answer."""
 
     name: str = ""
     version: str = ""
+    description: str = ""
+
+
+@dataclass
+class ItemFrame:
+    """One iteration of a resource's ``items`` (SPEC §10): every item and where we are.
+
+    The language reads it for ``item.current()``, ``prev()``, ``next()``, ``index()``,
+    ``count()``, ``values()``, ``get(k, 'item')`` and the unqualified ``get('current')``.
+    """
+
+    items: list[Any]
+    index: int
+
+
+@dataclass
+class LoopFrame:
+    """One iteration of a resource's ``loop`` (SPEC §10).
+
+    ``index`` counts from 0; ``results`` are the outputs of the iterations before this
+    one (``loop.results()``); ``scope`` is what ``set(k, v, 'loop')`` wrote.
+    """
+
+    index: int
+    results: list[Any] = field(default_factory=list)
+    scope: dict[str, Any] = field(default_factory=dict)
 
 
 class Context:
@@ -97,6 +140,8 @@ class Context:
     ``action_id`` is the resource running now, for ``info('actionId')``. ``element`` is
     the item a predicate (``filter(xs, .price > 1)``) is looking at, for ``#`` and ``.name``;
     ``deadline`` is when the predicate call running now must end (0 outside predicates).
+    ``item`` and ``loop`` are the iteration the running resource is in (``None`` outside
+    ``items`` and ``loop``).
     """
 
     __slots__ = (
@@ -104,6 +149,8 @@ class Context:
         "action_ids",
         "deadline",
         "element",
+        "item",
+        "loop",
         "memory",
         "outputs",
         "request",
@@ -121,6 +168,8 @@ class Context:
         action_ids: frozenset[str] = frozenset(),
         action_id: str = "",
         workflow: WorkflowInfo | None = None,
+        item: ItemFrame | None = None,
+        loop: LoopFrame | None = None,
     ) -> None:
         self.request = request or Request()
         self.session = session if session is not None else SessionState()
@@ -129,5 +178,7 @@ class Context:
         self.action_ids = action_ids
         self.action_id = action_id
         self.workflow = workflow or WorkflowInfo()
+        self.item = item
+        self.loop = loop
         self.element: Any = None
         self.deadline = 0.0
