@@ -8,7 +8,7 @@ from expr_cases import make_context
 
 from kdeps_expr import Engine, EvaluationError, ExprError, ExprSyntaxError, LimitError
 
-SOURCES = "memory, session, output, query, body, param, header, info"
+SOURCES = "memory, session, output, query, body, param, header, info, item, itemvalues"
 FIELDS = (
     "sessionId, requestId, timestamp, method, path, ip, actionId, workflow.name, workflow.version"
 )

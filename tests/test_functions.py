@@ -18,7 +18,7 @@ from kdeps_expr import (
     SessionState,
 )
 
-SOURCES = "memory, session, output, query, body, param, header, info"
+SOURCES = "memory, session, output, query, body, param, header, info, item, itemvalues"
 INFO_FIELDS = (
     "sessionId, requestId, timestamp, method, path, ip, actionId, workflow.name, workflow.version"
 )

@@ -9,10 +9,21 @@ from typing import Any
 
 from ...errors import EvaluationError
 from .. import values as v
-from ..context import Context
+from ..context import Context, ItemFrame
 from .base import builtin, closest, key_arg, need
 
-SOURCES = ("memory", "session", "output", "query", "body", "param", "header", "info")
+SOURCES = (
+    "memory",
+    "session",
+    "output",
+    "query",
+    "body",
+    "param",
+    "header",
+    "info",
+    "item",
+    "itemvalues",
+)
 SCOPES = ("memory", "session")
 _MISSING: Any = object()
 
@@ -40,6 +51,29 @@ INFO_ALIASES = {
 }
 
 
+def _item_value(frame: ItemFrame, key: str) -> Any:
+    """``get(key, 'item')`` in an iteration: ``current`` (``item``), ``prev``, ``next``,
+    ``index``, ``count``, ``all`` (``items``); ``_MISSING`` for another key."""
+    items, index = frame.items, frame.index
+    if key in ("current", "item"):
+        return items[index]
+    if key == "prev":
+        return items[index - 1] if index > 0 else None
+    if key == "next":
+        return items[index + 1] if index + 1 < len(items) else None
+    if key == "index":
+        return index
+    if key == "count":
+        return len(items)
+    if key in ("all", "items"):
+        return list(items)
+    return _MISSING
+
+
+ITEM_KEYS = frozenset({"current", "prev", "next", "index", "count", "all"})
+"""The keys an unqualified ``get`` finds in the item context first, inside ``items``."""
+
+
 def _from(source: str, key: str, ctx: Context) -> Any:
     """The value of ``key`` in one source, or ``_MISSING``."""
     if source == "memory":
@@ -58,16 +92,24 @@ def _from(source: str, key: str, ctx: Context) -> Any:
         return _from("body", key, ctx) if found is _MISSING else found
     if source == "header":
         return ctx.request.headers.get(key.lower(), _MISSING)
+    if source == "item":
+        return _MISSING if ctx.item is None else _item_value(ctx.item, key)
+    if source == "itemvalues":
+        found = ctx.outputs.get(key)
+        return found if isinstance(found, list) else _MISSING
     field = _INFO.get(INFO_ALIASES.get(key, key))
     return _MISSING if field is None else field(ctx)
 
 
 def _search(key: str, ctx: Context) -> Any:
     """SPEC §3's unqualified search: memory, outputs, query, body, headers; never the session.
+    Inside ``items`` the item context comes first (SPEC §10: ``get('current')``).
 
     Written out rather than looped over ``_from``, with ``in`` tests (cheaper than ``get``
     on a miss, and most sources miss): it is the hottest path of the language.
     """
+    if ctx.item is not None and key in ITEM_KEYS:
+        return _item_value(ctx.item, key)
     if key in ctx.action_ids:
         return ctx.outputs.get(key)
     memory = ctx.memory
