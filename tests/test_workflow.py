@@ -574,6 +574,12 @@ def test_check_prints_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str
         "'token' in the session\n"
         " |     - get('token', 'session')\n"
         " | ......^\n"
+        "WF/resources/main.yaml:9:23: warning: get('language', 'en') reads the request only; "
+        "KDeps read the session first: a request without 'language' stores 'en' here, where "
+        "KDeps kept the stored value; to keep it, write get('language') ?? "
+        "get('language', 'session') ?? 'en'\n"
+        " |     - set('language', get('language', 'en'), 'session')\n"
+        " | ......................^\n"
         "WF/resources/main.yaml:10:7: warning: set('save', …): 'save' is the actionId of a "
         "resource; this call fails\n"
         " |     - set('save', 1)\n"
@@ -586,7 +592,7 @@ def test_check_prints_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str
         "(known: 'memory', 'session'); this call fails\n"
         " |     - unset('user', 'sesion')\n"
         " | ......^\n"
-        "demo: 2 resources, 0 errors, 6 warnings\n"
+        "demo: 2 resources, 0 errors, 7 warnings\n"
     )
 
 
@@ -599,8 +605,8 @@ def test_check_reports_errors_and_warnings_and_fails(
     assert out.startswith(
         "WF/resources/broken.yaml:6:3: unknown key 'x' in run (kdeps-expr schema lists the keys)"
     )
-    assert out.count(": warning: ") == 6
-    assert out.endswith("\nWF: 3 resources, 1 error, 6 warnings\n")
+    assert out.count(": warning: ") == 7
+    assert out.endswith("\nWF: 3 resources, 1 error, 7 warnings\n")
 
 
 def test_check_explain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

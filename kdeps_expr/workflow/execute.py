@@ -132,7 +132,7 @@ class ResourceRunner:
         if resource.preflight is not None:
             _preflight(resource.preflight, context, trace, _label(resource, "check"))
         if resource.inputs is not None:
-            if trace is not None:
+            if trace is not None and resource.inputs.custom:
                 trace.block("input validation")
             failures = input_failures(resource.inputs, context, trace, self.regex_timeout)
             if failures:
@@ -187,6 +187,8 @@ class ResourceRunner:
         results: list[_Result] = []
         while frame.index < loop.max_iterations:
             context.loop = frame
+            if trace is not None:
+                trace.block(f"iteration {frame.index + 1}")
             if loop.condition is not None and not values.truthy(loop.condition.run(context, trace)):
                 break
             if results and loop.every:
@@ -200,6 +202,8 @@ class ResourceRunner:
     def _itemized(self, resource: Resource, context: Context, trace: Trace | None) -> _Result:
         if resource.items is None:
             return self._once(resource, context, trace)
+        if trace is not None:
+            trace.block("items")
         items: list[Any] = []
         for value in resource.items:
             found = value.evaluate(context, trace)
@@ -207,6 +211,8 @@ class ResourceRunner:
         results: list[_Result] = []
         for index in range(len(items)):
             context.item = ItemFrame(items, index)
+            if trace is not None:
+                trace.block(f"item {index + 1} of {len(items)}")
             if _skips(resource, context, trace):
                 continue
             results.append(self._once(resource, context, trace))
@@ -314,7 +320,7 @@ def _skips(resource: Resource, context: Context, trace: Trace | None) -> bool:
         trace.block(_label(resource, "skip"))
     for step in conditions:
         if values.truthy(step.run(context, trace)):
-            if trace is not None:
+            if trace is not None and context.item is None:
                 trace.outcome(f"skipped: {step.source} is true")
             return True
     return False

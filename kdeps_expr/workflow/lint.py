@@ -7,10 +7,10 @@ computed at run time is never guessed at.
 
 - ``get('user')`` where ``'user'`` is a key some resource stores in the session: an
   unqualified ``get`` never reads the session (SPEC §3), where KDeps would have answered
-  from it. Copying a request field into the session under its own name
-  (``set('language', get('language', 'en'), 'session')``) is the intended pattern and is
-  not reported; changing it on the way (``set('n', get('n', 0) + 1, 'session')``, a counter
-  that KDeps counts and this engine does not) is.
+  from it (SPEC §10): a counter ``set('n', get('n', 0) + 1, 'session')`` counts in KDeps and
+  stays at 1 here; ``set('language', get('language', 'en'), 'session')`` stores ``'en'``
+  here for a request without ``language``, where KDeps kept the stored value. Each warning
+  says what to write instead.
 - ``get('x', 'session')`` of a key no resource ever stores in the session (unless some
   resource stores keys whose names are computed).
 - ``get(k, 'sesion')``: a second argument that is not a source but is close to one is read
@@ -125,14 +125,25 @@ def _check_get(call: _Call, stored: dict[str, _Call], computed_keys: bool) -> It
             yield call.warn(f"get({key!r}, 'session'): no resource stores {key!r} in the session")
         return
     unqualified = len(call.call.args) == 1 or (second is not None and second not in SOURCES)
-    if unqualified and key in stored and not _copies_into_session(call, key):
-        where = stored[key].site.scalar
-        line, column = where.position(stored[key].call.start)
+    if not unqualified or key not in stored:
+        return
+    if _copies_into_session(call, key):
+        default = call.literal(1) if len(call.call.args) == 2 else None
+        stores = f"stores {default!r}" if default is not None else "stores nil"
+        fallback = f" ?? {default!r}" if default is not None else ""
         yield call.warn(
-            f"get({key!r}) never reads the session, where {key!r} is stored "
-            f"({where.source.name}:{line}:{column}) and where KDeps would have read it; "
-            f"write get({key!r}, 'session') to read it"
+            f"{call.call} reads the request only; KDeps read the session first: a request "
+            f"without {key!r} {stores} here, where KDeps kept the stored value; to keep it, "
+            f"write get({key!r}) ?? get({key!r}, 'session'){fallback}"
         )
+        return
+    where = stored[key].site.scalar
+    line, column = where.position(stored[key].call.start)
+    yield call.warn(
+        f"get({key!r}) never reads the session, where {key!r} is stored "
+        f"({where.source.name}:{line}:{column}) and where KDeps would have read it; "
+        f"write get({key!r}, 'session') to read it"
+    )
 
 
 def _copies_into_session(call: _Call, key: str) -> bool:
