@@ -47,6 +47,7 @@ def read_header(document: YamlMapping, reader: FieldReader) -> Header:
         header.settings = settings.to_python()
         _session(settings, reader)
         _server_places(settings, reader, header)
+        _cors(settings, reader)
         header.delimiters = _delimiters(settings, reader)
         header.routes = _routes(settings, reader, header.metadata.get("targetActionId", ""))
     return header
@@ -119,6 +120,22 @@ def _server_places(settings: YamlMapping, reader: FieldReader, header: Header) -
             )
     if merged != api_values:
         header.settings["apiServer"] = merged
+
+
+def _cors(settings: YamlMapping, reader: FieldReader) -> None:
+    """``allowCredentials`` with the origin ``*``: the server drops the credentials."""
+    api = settings.get("apiServer")
+    cors = api.get("cors") if isinstance(api, YamlMapping) else None
+    if not isinstance(cors, YamlMapping):
+        return
+    credentials = cors.get("allowCredentials")
+    origins = [text for text, _ in reader.texts(cors.get("allowOrigins"))] or ["*"]
+    if isinstance(credentials, Scalar) and credentials.value is True and "*" in origins:
+        reader.warn(
+            cors.key("allowCredentials"),
+            "allowCredentials is ignored with the origin '*' (any site could read a logged-in "
+            "user's answers): list the origins allowed",
+        )
 
 
 def _delimiters(settings: YamlMapping, reader: FieldReader) -> tuple[str, ...] | None:

@@ -124,13 +124,18 @@ def _check_get(call: _Call, stored: dict[str, _Call], computed_keys: bool) -> It
         if key not in stored and not computed_keys:
             yield call.warn(f"get({key!r}, 'session'): no resource stores {key!r} in the session")
         return
-    unqualified = len(call.call.args) == 1 or (second is not None and second not in SOURCES)
+    args = call.call.args
+    unqualified = len(args) == 1 or (
+        len(args) == 2
+        and isinstance(args[1], n.Literal)
+        and not (isinstance(args[1].value, str) and args[1].value in SOURCES)
+    )
     if not unqualified or key not in stored:
         return
     if _copies_into_session(call, key):
-        default = call.literal(1) if len(call.call.args) == 2 else None
-        stores = f"stores {default!r}" if default is not None else "stores nil"
-        fallback = f" ?? {default!r}" if default is not None else ""
+        default = str(args[1]) if len(args) == 2 else None
+        stores = f"stores {default}" if default is not None else "stores nil"
+        fallback = f" ?? {default}" if default is not None else ""
         yield call.warn(
             f"{call.call} reads the request only; KDeps read the session first: a request "
             f"without {key!r} {stores} here, where KDeps kept the stored value; to keep it, "
