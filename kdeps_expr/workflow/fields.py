@@ -186,6 +186,10 @@ class FieldReader:
         if not isinstance(text, str):
             self.number_fits(node)
             return Constant(text)
+        if "(" not in text and not any(mark in text for mark in self.engine.delimiters):
+            # Calls no function and holds no block: text, without asking the parser.
+            self.values.append(ValueString(Site(node), text, "text"))
+            return Constant(text)
         try:
             reading = self.engine.read_value(text)
         except ExprError as exc:

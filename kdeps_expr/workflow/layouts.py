@@ -131,6 +131,7 @@ class _Reader:
         fields = self.fields
         requires = fields.texts(head.get("requires"))
         action = self._action()
+        preflight = self._preflight()
         resource = Resource(
             action_id=action_id,
             file=document.source.name,
@@ -145,8 +146,8 @@ class _Reader:
             routes=self._routes(),
             allowed_headers=self._allowed("allowedHeaders", "headers", lower=True),
             allowed_params=self._allowed("allowedParams", "params", lower=False),
-            preflight=self._preflight(),
-            inputs=self._inputs(),
+            preflight=preflight,
+            inputs=self._inputs(preflight),
             before=self._blocks(("exprBefore", "before")),
             action=action,
             after=self._blocks(("after", "expr", "exprAfter")),
@@ -214,7 +215,8 @@ class _Reader:
 
     # -- the input schema ----------------------------------------------------------------
 
-    def _inputs(self) -> InputSchema | None:
+    def _inputs(self, preflight: Preflight | None) -> InputSchema | None:
+        """The input schema; it answers ``validations.error.code`` (else 400)."""
         sources = []
         old = self.body.get("validation") if self.layout != "C" else None
         if isinstance(old, YamlMapping):
@@ -231,9 +233,8 @@ class _Reader:
                 custom += self._custom_rules(source.get(key))
         if not (required or rules or custom):
             return None
-        code = DEFAULT_PREFLIGHT_CODE
-        if self.validations is not None:
-            code, _ = self._error_spec(self.validations.get("error"))
+        given = self.validations is not None and self.validations.get("error") is not None
+        code = preflight.code if given and preflight is not None else DEFAULT_PREFLIGHT_CODE
         return InputSchema(tuple(required), tuple(rules), tuple(custom), code)
 
     def _rules(self, source: YamlMapping) -> list[InputRule]:

@@ -45,15 +45,16 @@ def load_workflow(path: str | Path, engine: Engine | None = None) -> Workflow:
 
     Raises :class:`WorkflowLoadError` listing every error found.
     """
-    inspection = inspect_workflow(path, engine)
+    inspection = _Loader(Path(path), engine or Engine()).load(warnings=False)
     if inspection.workflow is None:
         raise WorkflowLoadError(inspection.errors)
     return inspection.workflow
 
 
 def inspect_workflow(path: str | Path, engine: Engine | None = None) -> Inspection:
-    """Load ``path`` collecting every error instead of raising; for ``kdeps-expr check``."""
-    return _Loader(Path(path), engine or Engine()).load()
+    """Load ``path`` collecting every error and warning instead of raising; for
+    ``kdeps-expr check``."""
+    return _Loader(Path(path), engine or Engine()).load(warnings=True)
 
 
 class _Loader:
@@ -66,7 +67,9 @@ class _Loader:
         self.file_order: dict[str, int] = {}
         self.incomplete = False
 
-    def load(self) -> Inspection:
+    def load(self, *, warnings: bool) -> Inspection:
+        """Everything the folder holds; the warnings only when ``warnings`` (a loaded
+        workflow computes them when first asked, :attr:`Workflow.warnings`)."""
         documents = self._workflow_documents()
         header = Header()
         resource_documents: list[Node] = []
@@ -82,10 +85,12 @@ class _Loader:
         self._check_targets(header, resources)
         reader = self.reader
         errors = self._sorted(_deduplicated(reader.errors))
-        warnings = self._sorted(
-            reader.warnings + check_resources(resources.values(), reader.values)
-        )
         reader.values.sort(key=self._value_order)
+
+        def lint() -> list[ExprError]:
+            found = check_resources(resources.values(), reader.values)
+            return self._sorted(reader.warnings + found)
+
         workflow = None
         if not errors:
             requires = {action_id: r.requires for action_id, r in resources.items()}
@@ -103,9 +108,10 @@ class _Loader:
                     for action_id in resources
                 },
                 engine=reader.engine,
-                warnings=tuple(warnings),
+                lint=lint,
             )
-        return Inspection(workflow, list(resources.values()), errors, reader.values, warnings)
+        found = (list(workflow.warnings) if workflow is not None else lint()) if warnings else []
+        return Inspection(workflow, list(resources.values()), errors, reader.values, found)
 
     def _error(self, error: ExprError) -> None:
         self.reader.error(error)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -348,8 +349,16 @@ class Workflow:
     plans: Mapping[str, tuple[Resource, ...]]
     engine: Engine
     description: str = ""
-    warnings: tuple[ExprError, ...] = ()
-    """What ``check`` warns about; ``run`` and ``serve`` log them when they load."""
+    lint: Callable[[], list[ExprError]] = field(default=list, repr=False, compare=False)
+    """Computes :attr:`warnings` (the loader's checks), when first asked for."""
+
+    @cached_property
+    def warnings(self) -> tuple[ExprError, ...]:
+        """What ``check`` warns about; ``run`` and ``serve`` log them when they load.
+
+        Computed on first use: loading a workflow does not pay for checks nobody reads.
+        """
+        return tuple(self.lint())
 
     @property
     def session_config(self) -> Mapping[str, Any]:

@@ -31,6 +31,11 @@ from ..yamlsource import Mapping as YamlMapping
 from ..yamlsource import Node, Sequence
 
 SCHEMA_FILE = "kdeps.schema.json"
+_FOR_READERS = frozenset({"description", "title", "deprecated", "examples"})
+"""Keywords for people and editors; the validator skips them (each costs it a lookup)."""
+_SCHEMA_VALUES = frozenset({"items", "additionalProperties", "if", "then", "else", "not"})
+_SCHEMA_LISTS = frozenset({"anyOf", "oneOf", "allOf"})
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs"})
 MAX_LISTED_KEYS = 12
 """An unknown key's message lists the keys known there when there are at most this many."""
 
@@ -75,21 +80,32 @@ def _validator(part: str) -> Draft202012Validator:
     """A compiled validator for ``$defs/<part>`` (``workflow`` or ``resource``).
 
     It validates a copy of the definition with every ``$ref`` replaced by its target (the
-    definitions hold no cycle): resolving references at each use made validation about
-    2.5 times slower, and loading 50 resources must stay well under 100 ms.
+    definitions hold no cycle), the keywords for readers dropped, and an empty schema
+    written ``true``: resolving references at each use made validation 2.5 times slower,
+    and each subschema jsonschema descends into costs it a validator object (loading 50
+    resources must stay well under 100 ms).
     """
     definitions = schema()["$defs"]
 
     def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                target = inline(definitions[node["$ref"].rsplit("/", 1)[1]])
-                rest = {key: inline(value) for key, value in node.items() if key != "$ref"}
-                return {**target, **rest}
-            return {key: inline(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [inline(item) for item in node]
-        return node
+        """A schema with its references replaced, for the validator only."""
+        if not isinstance(node, dict):
+            return node
+        while "$ref" in node:
+            rest = {key: value for key, value in node.items() if key != "$ref"}
+            node = {**definitions[node["$ref"].rsplit("/", 1)[1]], **rest}
+        kept: dict[str, Any] = {}
+        for key, value in node.items():
+            if key in _FOR_READERS:
+                continue
+            if key in _SCHEMA_MAPS:
+                value = {name: inline(item) for name, item in value.items()}
+            elif key in _SCHEMA_LISTS:
+                value = [inline(item) for item in value]
+            elif key in _SCHEMA_VALUES:
+                value = inline(value)
+            kept[key] = value
+        return kept or True  # `true` accepts anything without a validator of its own
 
     return Draft202012Validator(inline(definitions[part]))
 
