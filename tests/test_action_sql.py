@@ -33,6 +33,7 @@ from kdeps_expr.actions.sql import (
     sql_connection,
     sql_connections,
 )
+from kdeps_expr.actions.sql.placeholders import PlaceholderError, bind
 from kdeps_expr.errors import WorkflowError
 
 POSTGRES_URL = os.environ.get("KDEPS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
@@ -423,3 +424,41 @@ def test_settings_errors_name_the_key(tmp_path: Path, settings: Any, message: st
     with pytest.raises(WorkflowError) as caught:
         sql_connections(settings, tmp_path)
     assert str(caught.value) == message
+
+
+# ---- placeholders for every driver style -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("style", "dialect", "text", "arguments"),
+    [
+        ("pyformat", "postgresql", "SELECT %(p2)s, %(p1)s, %(p2)s, '%%'", {"p1": "a", "p2": "b"}),
+        ("qmark", "sqlite", "SELECT ?2, ?1, ?2, '%'", ("a", "b")),
+        ("qmark", "mssql", "SELECT ?, ?, ?, '%'", ("b", "a", "b")),
+        ("format", "mysql", "SELECT %s, %s, %s, '%%'", ("b", "a", "b")),
+        ("numeric", "x", "SELECT :2, :1, :2, '%'", ("a", "b")),
+        ("named", "oracle", "SELECT :p2, :p1, :p2, '%'", {"p1": "a", "p2": "b"}),
+    ],
+)
+def test_placeholders_in_each_driver_style(
+    style: str, dialect: str, text: str, arguments: Any
+) -> None:
+    assert bind("SELECT $2, $1, $2, '%'", ["a", "b"], style, dialect) == (text, arguments)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("SELECT E'it\\'s $1', $1", "SELECT E'it\\'s $1', ?1"),
+        ('SELECT "col$1", a$1, $1', 'SELECT "col$1", a$1, ?1'),
+        ("SELECT `x?`, ? -- ?\n", "SELECT `x?`, ?1 -- ?\n"),
+        ("SELECT /* ? */ ?", "SELECT /* ? */ ?1"),
+    ],
+)
+def test_literals_names_and_comments_are_skipped(query: str, expected: str) -> None:
+    assert bind(query, ["v"], "qmark", "sqlite")[0] == expected
+
+
+def test_mixed_placeholder_styles_are_refused() -> None:
+    with pytest.raises(PlaceholderError, match="mixes \\$1-style and \\?-style"):
+        bind("SELECT $1, ?", ["a", "b"], "qmark", "sqlite")
