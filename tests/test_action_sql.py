@@ -154,9 +154,8 @@ def test_question_marks_on_sqlite(tmp_path: Path) -> None:
     assert run_sql(spec, SqlPools()) == [{"a": "x", "b": 2}]
 
 
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 def test_postgres_dollar_quoted_bodies_are_not_placeholders(db: Database) -> None:
-    if db.kind != "postgresql":
-        pytest.skip("dollar quotes are PostgreSQL's")
     assert db.q("SELECT $$ $1 ? $$ AS body, $tag$it's$tag$ AS t, $1 AS v", "x") == [
         {"body": " $1 ? ", "t": "it's", "v": "x"}
     ]
@@ -204,9 +203,8 @@ def test_max_rows_caps_the_rows(db: Database) -> None:
     assert db.run(query, max_rows=2) == [{"n": 1}, {"n": 2}]
 
 
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 def test_postgres_values_become_kdeps_values(db: Database) -> None:
-    if db.kind != "postgresql":
-        pytest.skip("PostgreSQL's types")
     rows = db.run(
         "SELECT 30::numeric AS whole, 30.50::numeric(5,2) AS cents, true AS yes,"
         " DATE '2026-01-02' AS day, TIMESTAMPTZ '2026-01-02 03:04:05+00' AS moment,"
