@@ -361,3 +361,12 @@ def test_exec_runs_the_interpreter_given_by_args() -> None:
     output = run_exec(ExecSpec("py", sys.executable, ("-c", "print(6 * 7)")))
     assert output["stdout"] == "42\n"
     assert os.environ.get("_KDEPS_V1") is None
+
+
+def test_a_command_that_is_one_template_runs_no_request_syntax(tmp_path: Path) -> None:
+    """``command: "{{ get('q') }}"``: the value is one program name, never a script."""
+    with pytest.raises(ExecutorError) as caught:
+        run_script("{{ get('q') }}", "echo hi; touch CANARY", tmp_path)
+    assert caught.value.output["exitCode"] == 127
+    assert caught.value.output["stdout"] == ""
+    assert not (tmp_path / "CANARY").exists()
