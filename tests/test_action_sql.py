@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from kdeps_expr import Context, Engine, Request
 from kdeps_expr.actions.failures import ExecutorError
 from kdeps_expr.actions.sql import (
     PoolSettings,
@@ -34,8 +35,10 @@ from kdeps_expr.actions.sql import (
     sql_connections,
 )
 from kdeps_expr.actions.sql.placeholders import PlaceholderError, bind
+from kdeps_expr.actions.sql.templated import QueryTemplate
 from kdeps_expr.errors import WorkflowError
 
+ENGINE = Engine()
 POSTGRES_URL = os.environ.get("KDEPS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 
 
@@ -460,3 +463,76 @@ def test_literals_names_and_comments_are_skipped(query: str, expected: str) -> N
 def test_mixed_placeholder_styles_are_refused() -> None:
     with pytest.raises(PlaceholderError, match="mixes \\$1-style and \\?-style"):
         bind("SELECT $1, ?", ["a", "b"], "qmark", "sqlite")
+
+
+# ---- templates in a query are bound parameters -----------------------------------------------
+
+
+def templated(db: Database, source: str, params: tuple[Any, ...], **request: Any) -> Any:
+    """Run ``source`` (``{t}`` is the table) as a template against a request's values."""
+    template = QueryTemplate(ENGINE.compile_template(source.replace("{t}", db.table)))
+    text, values = template.render(Context(Request(**request)), len(params) + 1)
+    return db.run(Statement(text, (*params, *values)))
+
+
+def test_a_template_in_a_query_is_bound_not_spliced(db: Database) -> None:
+    make_table(db)
+    hostile = "x' OR '1'='1"
+    db.q("INSERT INTO {t} (name, score) VALUES ($1, 1), ($2, 2)", hostile, "other")
+    query = "SELECT score FROM {t} WHERE name = '{{ get('q') }}' AND score >= $1"
+    assert templated(db, query, (1,), query={"q": hostile}) == [{"score": 1}]
+    assert templated(db, query, (1,), query={"q": "nobody' OR '1'='1"}) == []
+    like = "SELECT name FROM {t} WHERE name LIKE '%{{ get('q') }}%' ORDER BY score"
+    assert templated(db, like, (), query={"q": "OR '1"}) == [{"name": hostile}]
+    code = "SELECT name FROM {t} WHERE score = {{ get('n') }} -- {{ get('n') }}"
+    assert templated(db, code, (), body={"n": 2}) == [{"name": "other"}]
+
+
+def test_query_template_text_and_values() -> None:
+    template = QueryTemplate(
+        ENGINE.compile_template(
+            "SELECT * FROM t WHERE a = $1 AND b = {{ get('b') }} AND c LIKE 'x%{{ get('c') }}'"
+            " AND d = 'it''s' -- {{ get('b') }} 5"
+        )
+    )
+    text, values = template.render(Context(Request(query={"b": "B", "c": "C"})), 2)
+    assert text == (
+        "SELECT * FROM t WHERE a = $1 AND b = $2 AND c LIKE ('x%' || $3) AND d = 'it''s' --  5"
+    )
+    assert values == ["B", "C"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (
+            "SELECT * FROM t_{{ get('x') }}",
+            "a table or column name cannot come from a value (1:17)\n"
+            " | SELECT * FROM t_{{ get('x') }}\n | ................^",
+        ),
+        (
+            "SELECT \"{{ get('x') }}\"",
+            "inside a quoted name, an escape string or a $$ body it is text (1:9)\n"
+            " | SELECT \"{{ get('x') }}\"\n | ........^",
+        ),
+        (
+            "SELECT E'{{ get('x') }}'",
+            "inside a quoted name, an escape string or a $$ body it is text (1:10)\n"
+            " | SELECT E'{{ get('x') }}'\n | .........^",
+        ),
+        (
+            "SELECT $$ {{ get('x') }} $$",
+            "inside a quoted name, an escape string or a $$ body it is text (1:11)\n"
+            " | SELECT $$ {{ get('x') }} $$\n | ..........^",
+        ),
+        (
+            "SELECT '{{ get('x') }}",
+            "the string literal around it is not closed (1:9)\n"
+            " | SELECT '{{ get('x') }}\n | ........^",
+        ),
+    ],
+)
+def test_places_a_query_value_cannot_stand_are_refused_at_load(query: str, expected: str) -> None:
+    with pytest.raises(WorkflowError) as caught:
+        QueryTemplate(ENGINE.compile_template(query))
+    assert str(caught.value) == "a template cannot stand here in a SQL query: " + expected

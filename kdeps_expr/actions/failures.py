@@ -48,13 +48,11 @@ def seconds(value: float) -> str:
     return f"{value:g}s"
 
 
-def misplaced_block(
-    template: Template, block: Expression, language: str, why: str
-) -> WorkflowError:
-    """The load error for a template block that cannot stand where it is in a script;
-    its ``offset`` is the block's opening delimiter."""
+def misplaced_block(template: Template, block: Expression, where: str, why: str) -> WorkflowError:
+    """The load error for a template block that cannot stand where it is in ``where`` (a
+    ``shell script``, a ``SQL query``…); its ``offset`` is the block's opening delimiter."""
     return WorkflowError(
-        f"a template cannot stand here in a {language} script: {why}",
+        f"a template cannot stand here in a {where}: {why}",
         source=template.source,
         offset=max(block.start - 2, 0),
     )

@@ -124,7 +124,7 @@ class PythonScript:
             place = found.get(mark)
             if isinstance(place, str) or place is None:
                 why = place or "the script around it cannot be read as Python"
-                raise misplaced_block(template, blocks[position], "python", why)
+                raise misplaced_block(template, blocks[position], "python script", why)
             self.places[position] = place
 
     def render(self, context: Any = None) -> str:

@@ -333,7 +333,7 @@ class ShellScript:
                 continue
             context = lexer.context()
             if context is None:
-                raise misplaced_block(template, part, "shell", lexer.refusal())
+                raise misplaced_block(template, part, "shell script", lexer.refusal())
             self.contexts[position] = context
             self.names[position] = f"{PREFIX}{len(self.names) + 1}"
             lexer.block()

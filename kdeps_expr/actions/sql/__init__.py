@@ -11,10 +11,12 @@ from .connections import (
     sql_connections,
 )
 from .executor import SqlSpec, Statement, run_sql
+from .templated import QueryTemplate
 
 __all__ = [
     "POOLS",
     "PoolSettings",
+    "QueryTemplate",
     "SqlConnection",
     "SqlPools",
     "SqlSpec",

@@ -38,12 +38,12 @@ def bind(
     length = len(query)
     while i < length:
         char = query[i]
-        skip = _skip(query, i, postgres)
+        skip = skip_quoted(query, i, postgres)
         if skip > i:
             i = skip
             continue
         number = _NUMBER.match(query, i) if char == "$" else None
-        if number is not None and not _in_word(query, i):
+        if number is not None and not in_word(query, i):
             found, index = "$", int(number.group(1)) - 1
             end = number.end()
         elif char == "?" and not postgres:
@@ -64,11 +64,11 @@ def bind(
     return "".join(pieces), _arguments(paramstyle, dialect, used, params)
 
 
-def _skip(query: str, i: int, postgres: bool) -> int:
+def skip_quoted(query: str, i: int, postgres: bool) -> int:
     """The end of the literal, quoted name or comment starting at ``i`` (``i`` if none)."""
     char = query[i]
     if char in "'\"`":
-        escapes = char == "'" and i > 0 and query[i - 1] in "eE" and not _in_word(query, i - 1)
+        escapes = char == "'" and i > 0 and query[i - 1] in "eE" and not in_word(query, i - 1)
         j = i + 1
         while j < len(query):
             if escapes and query[j] == "\\":
@@ -99,7 +99,7 @@ def _skip(query: str, i: int, postgres: bool) -> int:
             else:
                 j += 1
         return len(query)
-    if postgres and char == "$" and not _in_word(query, i):
+    if postgres and char == "$" and not in_word(query, i):
         tag = _DOLLAR_TAG.match(query, i)
         if tag is not None:
             end = query.find(tag.group(0), tag.end())
@@ -107,7 +107,7 @@ def _skip(query: str, i: int, postgres: bool) -> int:
     return i
 
 
-def _in_word(query: str, i: int) -> bool:
+def in_word(query: str, i: int) -> bool:
     """True when the character before ``i`` continues a name (``a$1`` is one name)."""
     return i > 0 and (query[i - 1].isalnum() or query[i - 1] in "_$")
 
