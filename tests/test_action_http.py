@@ -136,6 +136,11 @@ def test_bodies(
     assert (echoed["body"], echoed["headers"]["content-type"]) == (body, kind)
 
 
+def test_header_values_are_sent_as_utf8(upstream: Upstream, clients: HttpClients) -> None:
+    echoed = call(clients, upstream.url("/echo"), headers={"X-Name": "é"})["data"]
+    assert echoed["headers"]["x-name"].encode("latin-1").decode("utf-8") == "é"
+
+
 def test_redirects_are_followed_by_default(upstream: Upstream, clients: HttpClients) -> None:
     output = call(clients, upstream.url("/redirect"))
     assert (output["statusCode"], output["data"]["query"]) == (200, {"from": "redirect"})
@@ -316,6 +321,16 @@ def test_messages_never_show_credentials_or_the_query(clients: HttpClients) -> N
             },
             "httpClient failed in api: a form body (application/x-www-form-urlencoded) needs a map",
             id="form-not-map",
+        ),
+        pytest.param(
+            {"url": "http://h/", "headers": {"X-A": "a\r\nX-Evil: 1"}},
+            "httpClient failed in api: header 'X-A' holds a line break or NUL",
+            id="header-injection",
+        ),
+        pytest.param(
+            {"url": "http://h/", "headers": {"X A": "v"}},
+            "httpClient failed in api: 'X A' is not a header name",
+            id="header-name",
         ),
         pytest.param(
             {"url": "http://h/", "auth": Auth("digest")},

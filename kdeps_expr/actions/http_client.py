@@ -21,6 +21,7 @@ import base64
 import http
 import http.cookiejar
 import json
+import re
 import ssl
 import threading
 import time
@@ -42,6 +43,7 @@ MAX_RESPONSE = 10 * 1024 * 1024
 MAX_REDIRECTS = 10
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 USER_AGENT = "kdeps-expr"
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 RETRY_ON = frozenset({429, 500, 502, 503, 504})
 """Statuses retried when a ``retry`` block lists none (KDeps: 429 and every 5xx we know)."""
 
@@ -271,7 +273,12 @@ def _redacted(url: httpx.URL | str) -> str:
 
 
 def _headers(spec: HttpSpec) -> httpx.Headers:
-    headers = httpx.Headers(dict(spec.headers))
+    for name, value in spec.headers.items():
+        if not _TOKEN.fullmatch(name):
+            raise _fail(spec, f"{name!r} is not a header name")
+        if any(char in value for char in "\r\n\0"):
+            raise _fail(spec, f"header {name!r} holds a line break or NUL")
+    headers = httpx.Headers({n.encode(): v.encode() for n, v in spec.headers.items()})
     auth = spec.auth
     if auth is not None:
         kind = auth.type.lower()
