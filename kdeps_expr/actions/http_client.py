@@ -44,8 +44,6 @@ MAX_REDIRECTS = 10
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 USER_AGENT = "kdeps-expr"
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-RETRY_ON = frozenset({429, 500, 502, 503, 504})
-"""Statuses retried when a ``retry`` block lists none (KDeps: 429 and every 5xx we know)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +63,7 @@ class Retry:
     def retries(self, status: int) -> bool:
         """True when an answer with ``status`` is tried again."""
         if self.retry_on is None:
-            return status in RETRY_ON or status >= 500
+            return status == 429 or status >= 500  # KDeps' default
         return status in self.retry_on
 
 
@@ -273,25 +271,25 @@ def _redacted(url: httpx.URL | str) -> str:
 
 
 def _headers(spec: HttpSpec) -> httpx.Headers:
-    for name, value in spec.headers.items():
-        if not _TOKEN.fullmatch(name):
-            raise _fail(spec, f"{name!r} is not a header name")
-        if any(char in value for char in "\r\n\0"):
-            raise _fail(spec, f"header {name!r} holds a line break or NUL")
-    headers = httpx.Headers({n.encode(): v.encode() for n, v in spec.headers.items()})
+    given = dict(spec.headers)
     auth = spec.auth
     if auth is not None:
         kind = auth.type.lower()
         if kind == "basic":
             pair = f"{auth.username}:{auth.password}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+            given["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
         elif kind in ("bearer", "oauth2"):
-            headers["Authorization"] = f"Bearer {auth.token}"
+            given["Authorization"] = f"Bearer {auth.token}"
         elif kind == "api_key":
-            headers[auth.key or "X-API-Key"] = auth.value
+            given[auth.key or "X-API-Key"] = auth.value
         else:
             raise _fail(spec, f"unsupported auth type {auth.type!r}")
-    return headers
+    for name, value in given.items():
+        if not _TOKEN.fullmatch(name):
+            raise _fail(spec, f"{name!r} is not a header name")
+        if any(char in value for char in "\r\n\0"):
+            raise _fail(spec, f"header {name!r} holds a line break or NUL")
+    return httpx.Headers({name.encode(): value.encode() for name, value in given.items()})
 
 
 def _params(params: Mapping[str, Any]) -> list[tuple[str, str | int | float | bool | None]]:
