@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from kdeps_expr.actions.accessors import ACCESSORS
+from kdeps_expr import Context, Engine
+from kdeps_expr.actions.accessors import ACCESSORS, accessor_functions
 
 OUTPUTS: dict[str, Any] = {
     "http": {
@@ -45,3 +46,14 @@ def test_each_accessor_reads_its_action_output(
 def test_no_accessor_raises_on_any_output(name: str, output: Any) -> None:
     arguments = ("Content-Type",) if name == "http.responseHeader" else ()
     assert ACCESSORS[name](output, *arguments) in ("", 0, None, "text", "1", "[1]", "{}")
+
+
+def test_registered_accessors_read_outputs_by_action_id() -> None:
+    engine = Engine(functions=accessor_functions())
+    context = Context(outputs=OUTPUTS, action_ids=frozenset(OUTPUTS))
+    assert engine.evaluate("exec.exitCode('exec') + python.exitCode('python')", context) == 4
+    assert engine.evaluate("http.responseHeader('http', 'CONTENT-TYPE')", context) == (
+        "application/json"
+    )
+    assert engine.evaluate("http.responseBody('http').a", context) == 1
+    assert engine.evaluate("[exec.stderr('nothing'), exec.exitCode(nil)]", context) == ["", 0]
