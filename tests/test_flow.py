@@ -385,12 +385,14 @@ after:
 onError:
   action: continue
   when:
-    - get('error').message contains 'zero'
+    - error.message contains 'zero'
   expr:
-    - set('why', get('error').message)
+    - set('why', error.message)
+    - set('kind', get('error').type)
   fallback:
     ratio: null
     why: get('why')
+    kind: get('kind')
 ---
 actionId: answer
 requires: [main]
@@ -408,7 +410,7 @@ def test_continue_answers_the_fallback_and_reads_the_error(
     workflow = load_workflow(write_workflow(tmp_path, {"resources/main.yaml": CONTINUE}))
     runner = Runner(workflow, workflow.engine, store)
     assert runner.handle(Request(), "answer").body["data"] == {
-        "main": {"ratio": None, "why": "division by zero"},
+        "main": {"ratio": None, "why": "division by zero", "kind": "execution_error"},
         "error": None,
         "ratio": None,
     }

@@ -329,13 +329,6 @@ SCHEMA_ERRORS = [
         " |   data: 2\n | ..^",
     ),
     (
-        "on-error-error-name",
-        "actionId: main\nonError:\n  action: continue\n  expr:\n    - set('e', error.message)\n",
-        "WF/resources/main.yaml:5:16: unknown name error (onError reads the failure with "
-        "get('error'): get('error').message, get('error').type)\n"
-        " |     - set('e', error.message)\n | ...............^",
-    ),
-    (
         "retries",
         "actionId: main\nonError:\n  action: retry\n  maxRetries: 20\n",
         "WF/resources/main.yaml:4:15: onError.maxRetries must be a number from 1 to 10\n"
@@ -450,12 +443,10 @@ WARNINGS = [
         "empty); it is read here as response: rename it to response\n |   data: 1\n | ..^",
     ),
     (
-        "http-params",
+        "http-client",
         "actionId: main\nhttpClient:\n  url: https://x.example\n  params: {q: 1}\n",
         "WF/resources/main.yaml:2:1: warning: httpClient is not run by this engine (it runs "
-        "chat and expressions); a request that reaches main answers 501\n | httpClient:\n | ^\n"
-        "WF/resources/main.yaml:4:3: warning: no KDeps version sends httpClient.params: write "
-        "the query into url\n |   params: {q: 1}\n | ..^",
+        "chat and expressions); a request that reaches main answers 501\n | httpClient:\n | ^",
     ),
     (
         "mixed-a-and-b",

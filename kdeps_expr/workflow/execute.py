@@ -29,6 +29,7 @@ from ..durations import parse_duration
 from ..errors import EvaluationError, ExprError
 from ..language import values
 from ..language.context import Context, ItemFrame, LoopFrame, Request
+from ..language.functions.scope import ERROR_KEY
 from ..sessions.codec import json_problem
 from .inputs import failure_text, input_failures
 from .model import (
@@ -47,8 +48,6 @@ from .trace import Trace
 
 logger = logging.getLogger("kdeps_expr.runner")
 
-ERROR_KEY = "error"
-"""The request-memory key that holds the failure while ``onError`` runs (``get('error')``)."""
 INLINE_OUTPUT_KEY = "_output"
 """The request-memory key that holds the output of the last inline action of a block."""
 RETRY_DELAY_MAX = 30.0
@@ -419,7 +418,7 @@ def _error_object(exc: Exception) -> dict[str, Any]:
 
 
 def _with_error(context: Context, error: dict[str, Any], run: Callable[[], Any]) -> Any:
-    """``run()`` with the failure readable as ``get('error')``."""
+    """``run()`` with the failure readable as ``error`` (and ``get('error')``)."""
     memory = context.memory
     previous = memory.get(ERROR_KEY, _ABSENT)
     memory[ERROR_KEY] = error

@@ -69,9 +69,6 @@ _HEADER_NAME_CHARS = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-
 """The characters of an HTTP header name (RFC 9110 ``token``)."""
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_RETRY_DELAY = 1.0
-_ERROR_NAME_HINT = (
-    " (onError reads the failure with get('error'): get('error').message, get('error').type)"
-)
 
 
 @dataclass
@@ -434,12 +431,8 @@ class _Reader:
             retries = DEFAULT_MAX_RETRIES if action == "retry" else 0
         delay = self.fields.duration(node.get("retryDelay"))
         fallback = node.get("fallback")
-        errors_before = len(self.fields.errors)
         steps = self.fields.steps(node.get("expr")), self.fields.steps(node.get("when"))
         value = self.fields.value(fallback) if fallback is not None else None
-        for error in self.fields.errors[errors_before:]:
-            if error.message == "unknown name error":
-                error.message += _ERROR_NAME_HINT
         return OnError(
             action=action,
             max_retries=retries,

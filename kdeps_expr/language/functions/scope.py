@@ -13,7 +13,7 @@ from .. import values as v
 from ..context import Context, UploadedFile
 from ..limits import MAX_SIZE
 from . import uploads
-from .base import builtin, closest, key_arg, need
+from .base import builtin, closest, kdeps_object, key_arg, need
 from .iteration import ITEM_FIELDS, item_field
 
 _MISSING: Any = object()
@@ -84,6 +84,17 @@ def _loop(ctx: Context, key: str) -> Any:
 def _info(ctx: Context, key: str) -> Any:
     field = _INFO.get(INFO_ALIASES.get(key, key))
     return _MISSING if field is None else field(ctx)
+
+
+ERROR_KEY = "error"
+"""The request-memory key where the runner puts a failure while ``onError`` runs."""
+
+
+@kdeps_object("error")
+def error_object(ctx: Context) -> Any:
+    """``error`` in ``onError``'s ``when``, ``expr`` and ``fallback`` (KDeps' object: its
+    ``message``, ``type``, ``code``): request memory's ``error``, nil when there is none."""
+    return ctx.memory.get(ERROR_KEY)
 
 
 _ITEM_ALIASES = {"item": "current", "items": "all"}
