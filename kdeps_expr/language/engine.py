@@ -32,7 +32,7 @@ generated Python code (codegen.py). Promotion costs about 70-230 µs once and sa
 expression that keeps running: one that already ran this often in a served workflow
 usually does. 0 promotes at the first evaluation (the tests run both tiers that way)."""
 _NEVER = sys.maxsize
-_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
+_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)?\Z")
 
 
 class Expression:
@@ -220,7 +220,9 @@ class Engine:
     def register(
         self, name: str, function: Callable[..., Any] | Function, *, pass_context: bool = False
     ) -> None:
-        """Make ``function`` callable as ``name(…)``; it may replace a built-in.
+        """Make ``function`` callable as ``name(…)``; it may replace a built-in. A dotted
+        name (``http.responseHeader``) is called with the method syntax of KDeps' objects,
+        ``http.responseHeader('api', 'Content-Type')``.
 
         Its argument count comes from its signature. With ``pass_context`` it receives the
         request :class:`Context` first. It must return expression values (nil, bool, int,
@@ -301,7 +303,7 @@ class Engine:
             return ValueReading("text", text, warning=self._broken_call(text, exc))
         except LimitError:
             return ValueReading("text", text)
-        calls = [node for node in n.walk(node) if isinstance(node, n.Call)]
+        calls = [node for node in n.walk(node) if isinstance(node, n.Call | n.MethodCall)]
         if not calls:
             return ValueReading("text", text)
         try:
@@ -310,13 +312,16 @@ class Engine:
             return ValueReading("text", text, warning=self._near_miss(calls, exc))
         return ValueReading("expression", text, expression=expression)
 
-    def _near_miss(self, calls: list[n.Call], error: ExprError) -> str | None:
+    def _near_miss(self, calls: list[n.Call | n.MethodCall], error: ExprError) -> str | None:
         """A warning for text that calls a misspelt function (``lenn``) or a known one with
         the wrong number of arguments; ``Price (USD)`` calls nothing close and stays quiet."""
-        unknown = [call.name for call in calls if call.name not in self.functions]
+        names = [call.function if isinstance(call, n.MethodCall) else call.name for call in calls]
+        unknown = [name for name in names if name not in self.functions]
         misspelt = any(closest(name, self.functions) for name in unknown)
+        counts = [len(call.args) for call in calls]
         miscounted = not unknown and any(
-            not self.functions[call.name].accepts(len(call.args)) for call in calls
+            not self.functions[name].accepts(count)
+            for name, count in zip(names, counts, strict=True)
         )
         return f"read as text: {error.message}" if misspelt or miscounted else None
 
