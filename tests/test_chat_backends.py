@@ -21,7 +21,15 @@ SCENARIO = (
     Message("user", "What is REST?", name="ann"),
     Message("assistant", "An architectural style."),
 )
-SAMPLING = Sampling(temperature=0.2, top_p=0.9, seed=42, max_tokens=64, context_length=8192)
+SAMPLING = Sampling(
+    temperature=0.2,
+    top_p=0.9,
+    seed=42,
+    max_tokens=64,
+    context_length=8192,
+    frequency_penalty=0.5,
+    presence_penalty=-0.5,
+)
 CONVERSATION = [
     {"role": "system", "content": "You are terse."},
     {"role": "user", "content": "What is REST?"},
@@ -48,6 +56,8 @@ EXPECTED_BODIES = {
                 "seed": 42,
                 "num_predict": 64,
                 "num_ctx": 8192,
+                "frequency_penalty": 0.5,
+                "presence_penalty": -0.5,
             },
         },
     ),
@@ -66,6 +76,8 @@ EXPECTED_BODIES = {
             "top_p": 0.9,
             "max_tokens": 64,
             "seed": 42,
+            "frequency_penalty": 0.5,
+            "presence_penalty": -0.5,
         },
     ),
     "anthropic": (

@@ -35,6 +35,7 @@ from kdeps_expr.errors import ActionError
         ("jsonResponseKeys", ["answer", "score"], ("answer", "score")),
         ("role", "system", "system"),
         ("contextLength", 8192, 8192),
+        ("frequencyPenalty", -1.5, -1.5),
         ("retries", 0, 0),
     ],
 )
@@ -70,6 +71,7 @@ def test_valid_options_are_normalised(key: str, value: Any, expected: Any) -> No
         ("temperature", "hot", "expected a number from 0 to 2, got text"),
         ("temperature", True, "expected a number from 0 to 2, got a boolean"),
         ("topP", 1.1, "1.1 is outside 0 to 1"),
+        ("presencePenalty", 2.5, "2.5 is outside -2 to 2"),
         ("maxTokens", 0, "0 is not at least 1"),
         ("maxTokens", 1.5, "expected a whole number, got a number 1.5"),
         ("seed", "42", "expected a whole number, got text '42'"),
@@ -81,8 +83,9 @@ def test_valid_options_are_normalised(key: str, value: Any, expected: Any) -> No
             "temprature",
             0.5,
             "unknown chat option 'temprature' (did you mean 'temperature'?); known: apiKey, "
-            "backend, baseUrl, contextLength, jsonResponse, jsonResponseKeys, maxTokens, "
-            "model, retries, role, seed, streaming, temperature, timeout, timeoutDuration, topP",
+            "backend, baseUrl, contextLength, frequencyPenalty, jsonResponse, jsonResponseKeys, "
+            "maxTokens, model, presencePenalty, retries, role, seed, streaming, temperature, "
+            "timeout, timeoutDuration, topP",
         ),
     ],
 )
@@ -106,6 +109,8 @@ def test_settings_llm_reads_every_key_and_ignores_kdeps_input_keys() -> None:
             "seed": 1,
             "streaming": True,
             "contextLength": 4096,
+            "frequencyPenalty": 0.1,
+            "presencePenalty": 0.2,
             "retries": 4,
             "executionType": "stdin",
             "prompt": "> ",
@@ -118,7 +123,15 @@ def test_settings_llm_reads_every_key_and_ignores_kdeps_input_keys() -> None:
         api_key="sk-settings",
         model="qwen2.5",
         timeout=120.0,
-        sampling=Sampling(temperature=0.2, max_tokens=100, top_p=0.5, seed=1, context_length=4096),
+        sampling=Sampling(
+            temperature=0.2,
+            max_tokens=100,
+            top_p=0.5,
+            seed=1,
+            context_length=4096,
+            frequency_penalty=0.1,
+            presence_penalty=0.2,
+        ),
         streaming=True,
         retries=4,
     )
@@ -137,8 +150,9 @@ def test_settings_timeout_duration_wins_over_timeout() -> None:
             {"modle": "x"},
             "modle",
             "unknown key 'modle' in settings.llm (did you mean 'model'?); known: apiKey, "
-            "backend, baseUrl, contextLength, maxTokens, model, retries, seed, streaming, "
-            "temperature, timeout, timeoutDuration, topP",
+            "backend, baseUrl, contextLength, frequencyPenalty, maxTokens, model, "
+            "presencePenalty, retries, seed, streaming, temperature, timeout, timeoutDuration, "
+            "topP",
         ),
         (
             {"timeout": "soon"},

@@ -5,7 +5,8 @@ only as the top-level ``system`` (a ``system`` message is refused), so every sys
 message (scenario items and the JSON instruction) is joined there, separated by blank
 lines; ``messages`` keeps the user and assistant turns. ``max_tokens`` is required:
 maxTokens, else :data:`DEFAULT_MAX_TOKENS`. ``temperature`` must lie from 0 to 1 here;
-``top_p`` is sent; ``seed`` and ``contextLength`` have no equivalent and are not sent;
+``top_p`` is sent; ``seed``, ``contextLength`` and the penalties have no equivalent and
+are not sent;
 JSON is asked for by the instruction alone (the API has no JSON mode). The reply is the
 text of every ``text`` block of ``content``, joined; a stream joins the ``text_delta``
 of its ``content_block_delta`` events, up to ``message_stop``.

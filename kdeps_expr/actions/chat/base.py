@@ -33,9 +33,9 @@ class Message:
 class Sampling:
     """How the model generates: the options each backend sends under its own names.
 
-    ``temperature``, ``maxTokens``, ``topP``, ``seed`` and ``contextLength`` of a chat
-    block or of ``settings.llm``; ``None`` leaves the choice to the next place (and, in
-    the end, to the model's server).
+    ``temperature``, ``maxTokens``, ``topP``, ``seed``, ``contextLength``,
+    ``frequencyPenalty`` and ``presencePenalty`` of a chat block or of ``settings.llm``;
+    ``None`` leaves the choice to the next place (and, in the end, to the model's server).
     """
 
     temperature: float | None = None
@@ -43,6 +43,8 @@ class Sampling:
     top_p: float | None = None
     seed: int | None = None
     context_length: int | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """Ollama's native chat API: ``POST /api/chat``, one JSON reply or a stream of JSON lines.
 
 Options go under ``options`` with Ollama's names (``temperature``, ``top_p``, ``seed``,
-``num_predict`` for maxTokens, ``num_ctx`` for contextLength); ``jsonResponse`` sends
+``num_predict`` for maxTokens, ``num_ctx`` for contextLength, ``frequency_penalty``,
+``presence_penalty``); ``jsonResponse`` sends
 ``"format": "json"``. ``stream`` is always sent, since Ollama streams when it is left out.
 A stream is a JSON object per line, each with a piece of ``message.content``, the last
 one with ``"done": true``; a line ``{"error": …}`` (sent with status 200 once the stream
@@ -38,6 +39,8 @@ class OllamaWire:
                 ("seed", call.sampling.seed),
                 ("num_predict", call.sampling.max_tokens),
                 ("num_ctx", call.sampling.context_length),
+                ("frequency_penalty", call.sampling.frequency_penalty),
+                ("presence_penalty", call.sampling.presence_penalty),
             )
             if value is not None
         }

@@ -3,10 +3,11 @@
 ``POST …/v1/chat/completions`` (vLLM, llama.cpp's server, LM Studio, Groq, Ollama's
 ``/v1``, …), with ``Authorization: Bearer <key>`` when a key is set (local servers need
 none). Options keep OpenAI's names: ``temperature``, ``top_p``, ``max_tokens`` (the name
-compatible servers understand), ``seed``; ``jsonResponse`` sends ``response_format:
-{"type": "json_object"}``; ``contextLength`` has no equivalent and is not sent. The reply
-is ``choices[0].message.content``; a streamed reply is server-sent events whose
-``choices[0].delta.content`` pieces are joined, up to ``data: [DONE]``.
+compatible servers understand), ``seed``, ``frequency_penalty``, ``presence_penalty``;
+``jsonResponse`` sends ``response_format: {"type": "json_object"}``; ``contextLength``
+has no equivalent and is not sent. The reply is ``choices[0].message.content``; a
+streamed reply is server-sent events whose ``choices[0].delta.content`` pieces are
+joined, up to ``data: [DONE]``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class OpenAIWire:
             ("top_p", call.sampling.top_p),
             ("max_tokens", call.sampling.max_tokens),
             ("seed", call.sampling.seed),
+            ("frequency_penalty", call.sampling.frequency_penalty),
+            ("presence_penalty", call.sampling.presence_penalty),
         ):
             if value is not None:
                 body[name] = value

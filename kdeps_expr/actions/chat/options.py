@@ -154,6 +154,8 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "seed": _integer(-(2**63), 2**63 - 1),
     "streaming": _flag,
     "contextLength": _integer(1),
+    "frequencyPenalty": _number(-2, 2),
+    "presencePenalty": _number(-2, 2),
     "jsonResponse": _flag,
     "jsonResponseKeys": _keys,
     "retries": _integer(0, MAX_RETRIES),
@@ -181,6 +183,8 @@ SAMPLING_KEYS = {
     "topP": "top_p",
     "seed": "seed",
     "contextLength": "context_length",
+    "frequencyPenalty": "frequency_penalty",
+    "presencePenalty": "presence_penalty",
 }
 """The options that make up :class:`~.base.Sampling`: KDeps' name → the field."""
 
@@ -197,6 +201,8 @@ SETTINGS_KEYS = (
     "seed",
     "streaming",
     "contextLength",
+    "frequencyPenalty",
+    "presencePenalty",
     "retries",
 )
 """The keys of ``settings.llm`` (besides :data:`IGNORED_SETTINGS`)."""
