@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 import pytest
-from _llm_server import ModelServer
+from _llm_server import Answer, ModelServer
 
 from kdeps_expr.actions.chat import ChatRequest, ChatService, LLMSettings, Message, Sampling
 
@@ -245,3 +245,20 @@ def test_many_threads_share_one_service() -> None:
         for thread in threads:
             thread.join()
     assert results == {n: f"question {n}" for n in range(20)}
+
+
+@pytest.mark.parametrize(
+    ("backend", "body"),
+    [
+        ("ollama", {"model": "m1", "message": {"role": "assistant", "content": "whole"}}),
+        ("openai", {"model": "m1", "choices": [{"message": {"content": "whole"}}]}),
+        ("anthropic", {"model": "m1", "content": [{"type": "text", "text": "whole"}]}),
+    ],
+)
+def test_a_server_that_cannot_stream_may_answer_whole(
+    backend: str, body: dict[str, Any], model_server: ModelServer, chat_service: ChatService
+) -> None:
+    model_server.script(Answer(body=body))
+    reply = chat_service.send(_request(model_server, backend, streaming=True))
+    assert reply.text == "whole"
+    assert model_server.received[0].body["stream"] is True

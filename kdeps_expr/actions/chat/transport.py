@@ -180,7 +180,8 @@ class HttpTransport:
                     if retry and (status in RETRY_STATUSES or status >= 500):
                         raise _Retryable(reason, _retry_after(response.headers))
                     raise call.failure(reason)
-                if call.streaming:
+                whole = response.headers.get("content-type", "").startswith("application/json")
+                if call.streaming and not whole:  # a server that cannot stream answers whole
                     lines = _lines(response, deadline)
                     completion = wire.read_stream(lines)
                     for _ in lines:  # the rest, so the connection can serve the next call
