@@ -70,9 +70,12 @@ ENVIRONMENT = (
 _VERSION = re.compile(r"/v[0-9]+$")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ChatCall:
     """One call, ready for the wire: the endpoint, the model, the messages and the options.
+
+    Made for each call and never changed (not frozen only because a frozen dataclass of
+    this size costs several µs more to build, on every call).
 
     ``url`` is the endpoint (empty for ``echo``); ``shown_url`` is the same without
     credentials or query, for messages and ``repr``; the API key and ``url`` (which may
@@ -134,31 +137,33 @@ def resolve(request: ChatRequest, settings: LLMSettings, environ: Mapping[str, s
 
 
 def _resolve(request: ChatRequest, settings: LLMSettings, environ: Mapping[str, str]) -> ChatCall:
-    backend: str = _first("backend", request.backend, settings.backend, environ.get(BACKEND_ENV))
-    backend = backend or DEFAULT_BACKEND
+    """:func:`resolve`; the request's values and the environment's are checked here, the
+    settings' were checked when they were read (:meth:`LLMSettings.from_mapping`)."""
+    backend: str = (
+        _given("backend", request.backend)
+        or settings.backend
+        or _given("backend", environ.get(BACKEND_ENV))
+        or DEFAULT_BACKEND
+    )
     own = settings.backend in (None, backend)  # settings' connection belongs to its backend
-    model = _first("model", request.model, settings.model if own else None)
+    model = _given("model", request.model) or (settings.model if own else None)
+    validate_option("role", request.role or "user")
     for message in request.scenario:
         validate_option("role", message.role)
+    streaming = request.streaming
     shared = {
         "action_id": request.action_id,
         "backend": backend,
         "messages": conversation(request),
-        "timeout": _seconds(request.timeout, settings.timeout),
-        "retries": _pick("retries", None, settings.retries, DEFAULT_RETRIES),
-        "streaming": _pick("streaming", request.streaming, settings.streaming, False),
+        "timeout": _seconds(request.timeout) if request.timeout is not None else settings.timeout,
+        "retries": DEFAULT_RETRIES if settings.retries is None else settings.retries,
+        "streaming": bool(settings.streaming) if streaming is None else _flag(streaming),
         "json_response": validate_option("jsonResponse", request.json_response),
         "json_response_keys": validate_option("jsonResponseKeys", request.json_response_keys),
-        "sampling": Sampling(
-            **{
-                field: _pick(
-                    key, getattr(request.sampling, field), getattr(settings.sampling, field)
-                )
-                for key, field in SAMPLING_KEYS.items()
-            }
-        ),
+        "sampling": _sampling(request.sampling, settings.sampling),
     }
-    validate_option("role", request.role or "user")
+    if shared["timeout"] is None:
+        shared["timeout"] = DEFAULT_TIMEOUT
     if backend == DEFAULT_BACKEND:
         return ChatCall(model=model or DEFAULT_BACKEND, **shared)
     if not model:
@@ -166,41 +171,46 @@ def _resolve(request: ChatRequest, settings: LLMSettings, environ: Mapping[str, 
             "model", f"the {backend} backend needs a model: set chat.model or settings.llm.model"
         )
     vendor = VENDORS[backend]
-    base = _first(
-        "baseUrl",
-        request.base_url,
-        settings.base_url if own else None,
-        environ.get(vendor.base_env) if vendor.base_env else None,
+    base = (
+        _given("baseUrl", request.base_url)
+        or (settings.base_url if own else None)
+        or _given("baseUrl", environ.get(vendor.base_env) if vendor.base_env else None)
+        or vendor.base
     )
-    key = _first(
-        "apiKey",
-        request.api_key,
-        settings.api_key if own else None,
-        environ.get(vendor.key_env) if vendor.key_env else None,
+    key = (
+        _given("apiKey", request.api_key)
+        or (settings.api_key if own else None)
+        or _given("apiKey", environ.get(vendor.key_env) if vendor.key_env else None)
     )
-    url, shown = endpoint(backend, base or vendor.base)
+    url, shown = endpoint(backend, base)
     return ChatCall(model=model, url=url, shown_url=shown, api_key=key or None, **shared)
 
 
-def _first(key: str, *candidates: str | None) -> Any:
-    """The first candidate that is set and not empty, checked; ``None`` when there is none."""
-    for value in candidates:
-        if value is not None and value != "":
-            return validate_option(key, value)
-    return None
+def _given(key: str, value: str | None) -> Any:
+    """``value`` checked, or ``None`` when it is not set (``None`` or empty text)."""
+    return None if value is None or value == "" else validate_option(key, value)
 
 
-def _pick(key: str, *candidates: Any) -> Any:
-    """The first candidate that is not ``None``, checked; ``None`` when there is none."""
-    for value in candidates:
-        if value is not None:
-            return validate_option(key, value)
-    return None
+def _flag(value: Any) -> bool:
+    return bool(validate_option("streaming", value))
 
 
-def _seconds(*candidates: float | None) -> float:
-    """The first timeout set (seconds, already parsed from a duration), or the default."""
-    seconds = next((value for value in candidates if value is not None), DEFAULT_TIMEOUT)
+_UNSET = Sampling()
+
+
+def _sampling(request: Sampling, settings: Sampling) -> Sampling:
+    """Each sampling option from the request (checked), else from the settings."""
+    if request == _UNSET:
+        return settings
+    values = {}
+    for key, name in SAMPLING_KEYS.items():
+        value = getattr(request, name)
+        values[name] = getattr(settings, name) if value is None else validate_option(key, value)
+    return Sampling(**values)
+
+
+def _seconds(seconds: Any) -> float:
+    """A request's timeout (seconds, already parsed from a duration), checked."""
     number = isinstance(seconds, int | float) and not isinstance(seconds, bool)
     if not (number and 0 < seconds < math.inf):
         raise OptionError("timeout", f"the timeout {seconds!r} must be a number of seconds above 0")

@@ -213,7 +213,8 @@ class LLMSettings:
     """``settings.llm``: the defaults of every chat resource of a workflow.
 
     Each field is used where a resource leaves its option out; ``None`` passes the choice
-    on to the environment and the built-in defaults. The API key and the base URL (which may hold a
+    on to the environment and the built-in defaults. :meth:`from_mapping` checks every
+    value; the constructor trusts its arguments. The API key and the base URL (which may hold a
     password) are left out of ``repr``.
     """
 
