@@ -24,6 +24,7 @@ from _llm_server import (
 )
 
 from kdeps_expr.actions.chat import ChatRequest, ChatService, LLMSettings, RetryPolicy, Sampling
+from kdeps_expr.actions.failures import ExecutorError
 from kdeps_expr.errors import ActionError
 
 KEY = "sk-live-SECRET-4f9a2c"
@@ -96,6 +97,7 @@ def test_retries_exhausted(model_server: ModelServer, chat_service: ChatService)
         f"chat failed in ask: {_where(model_server)}: answered 503: The server is overloaded "
         "(after 3 attempts)",
     )
+    assert isinstance(error, ExecutorError) and (error.action, error.action_id) == ("chat", "ask")
     assert len(model_server.received) == 3
 
 
@@ -224,7 +226,7 @@ def test_a_model_that_does_not_answer_in_time_is_a_504(
     assert 0.3 <= time.monotonic() - started < 1.5
     assert (error.status, str(error)) == (
         504,
-        f"chat timed out in ask: {_where(model_server, backend)}: no complete reply within the "
+        f"chat failed in ask: {_where(model_server, backend)}: no complete reply within the "
         "0.3s timeout",
     )
     assert len(model_server.received) == 1

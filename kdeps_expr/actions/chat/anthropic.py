@@ -23,6 +23,8 @@ from .reading import Completion, ReplyError, error_message, json_object, model_n
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 1024
+OPTIONS = {"temperature": "temperature", "top_p": "top_p"}
+"""Sampling fields → Anthropic's names (``max_tokens`` is always sent, see ``body``)."""
 
 
 class AnthropicWire:
@@ -56,10 +58,7 @@ class AnthropicWire:
         system = [message.content for message in call.messages if message.role == "system"]
         if system:
             body["system"] = "\n\n".join(system)
-        if call.sampling.temperature is not None:
-            body["temperature"] = call.sampling.temperature
-        if call.sampling.top_p is not None:
-            body["top_p"] = call.sampling.top_p
+        body.update(call.sampling.named(OPTIONS))
         return body
 
     def read(self, payload: Any) -> Completion:

@@ -13,6 +13,7 @@ the value becoming the resource's output. :class:`~.echo.EchoChat` keeps it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -45,6 +46,12 @@ class Sampling:
     context_length: int | None = None
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
+
+    def named(self, names: Mapping[str, str]) -> dict[str, Any]:
+        """The options that are set, under an API's ``names`` (field → the API's name);
+        a field ``names`` leaves out is not sent."""
+        values = ((name, getattr(self, field)) for field, name in names.items())
+        return {name: value for name, value in values if value is not None}
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-from ...errors import ActionError
+from ..failures import UPSTREAM, ExecutorError
 from .base import ChatRequest, Message, Sampling
 from .messages import conversation
 from .options import (
@@ -101,20 +101,18 @@ class ChatCall:
         """The last message's text (what the echo backend answers)."""
         return self.messages[-1].content if self.messages else ""
 
-    def failure(self, reason: str, status: int = 502) -> ActionError:
+    def failure(self, reason: str, status: int = UPSTREAM) -> ExecutorError:
         """The error of this call: names the resource, backend, model and endpoint.
 
-        Any occurrence of the API key in ``reason`` (an upstream message may quote it) is
-        replaced by ``[redacted]``.
+        ``chat failed in <actionId>: <backend> model '<model>' at <endpoint>: <reason>``,
+        as every executor's failure reads. Any occurrence of the API key in ``reason`` (an
+        upstream message may quote it) is replaced by ``[redacted]``.
         """
-        verb = "timed out" if status == 504 else "failed"
         where = f"{self.backend} model {self.model!r}"
         if self.shown_url:
             where += f" at {self.shown_url}"
-        return ActionError(
-            f"chat {verb} in {self.action_id}: {where}: {redact(reason, self.api_key)}",
-            status=status,
-        )
+        what = f"{where}: {redact(reason, self.api_key)}"
+        return ExecutorError("chat", self.action_id, what, status=status)
 
 
 def redact(text: str, secret: str | None) -> str:
@@ -125,15 +123,13 @@ def redact(text: str, secret: str | None) -> str:
 def resolve(request: ChatRequest, settings: LLMSettings, environ: Mapping[str, str]) -> ChatCall:
     """The call ``request`` makes once defaults apply (module docstring).
 
-    Raises :class:`~kdeps_expr.errors.ActionError` (500) naming the resource and the
-    option when a value cannot be used, or a network backend has no model.
+    Raises :class:`~kdeps_expr.actions.failures.ExecutorError` (500) naming the resource
+    and the option when a value cannot be used, or a network backend has no model.
     """
     try:
         return _resolve(request, settings, environ)
     except OptionError as exc:
-        raise ActionError(
-            f"chat failed in {request.action_id}: {exc.key}: {exc.message}", status=500
-        ) from None
+        raise ExecutorError("chat", request.action_id, f"{exc.key}: {exc.message}") from None
 
 
 def _resolve(request: ChatRequest, settings: LLMSettings, environ: Mapping[str, str]) -> ChatCall:

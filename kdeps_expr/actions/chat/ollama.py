@@ -18,6 +18,17 @@ from typing import Any
 from .calls import ChatCall
 from .reading import Completion, ReplyError, error_message, json_object, model_name
 
+OPTIONS = {
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "seed": "seed",
+    "max_tokens": "num_predict",
+    "context_length": "num_ctx",
+    "frequency_penalty": "frequency_penalty",
+    "presence_penalty": "presence_penalty",
+}
+"""Sampling fields → the names of Ollama's ``options``."""
+
 
 class OllamaWire:
     """Request and reply of Ollama's ``/api/chat``."""
@@ -31,19 +42,7 @@ class OllamaWire:
             "messages": [{"role": m.role, "content": m.content} for m in call.messages],
             "stream": call.streaming,
         }
-        options = {
-            name: value
-            for name, value in (
-                ("temperature", call.sampling.temperature),
-                ("top_p", call.sampling.top_p),
-                ("seed", call.sampling.seed),
-                ("num_predict", call.sampling.max_tokens),
-                ("num_ctx", call.sampling.context_length),
-                ("frequency_penalty", call.sampling.frequency_penalty),
-                ("presence_penalty", call.sampling.presence_penalty),
-            )
-            if value is not None
-        }
+        options = call.sampling.named(OPTIONS)
         if options:
             body["options"] = options
         if call.json_response:

@@ -18,6 +18,16 @@ from typing import Any
 from .calls import ChatCall
 from .reading import Completion, ReplyError, error_message, json_object, model_name, sse_events
 
+OPTIONS = {
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "max_tokens": "max_tokens",
+    "seed": "seed",
+    "frequency_penalty": "frequency_penalty",
+    "presence_penalty": "presence_penalty",
+}
+"""Sampling fields → OpenAI's names (``context_length`` has none)."""
+
 
 class OpenAIWire:
     """Request and reply of ``/v1/chat/completions``."""
@@ -33,16 +43,7 @@ class OpenAIWire:
                 item["name"] = message.name
             messages.append(item)
         body: dict[str, Any] = {"model": call.model, "messages": messages, "stream": call.streaming}
-        for name, value in (
-            ("temperature", call.sampling.temperature),
-            ("top_p", call.sampling.top_p),
-            ("max_tokens", call.sampling.max_tokens),
-            ("seed", call.sampling.seed),
-            ("frequency_penalty", call.sampling.frequency_penalty),
-            ("presence_penalty", call.sampling.presence_penalty),
-        ):
-            if value is not None:
-                body[name] = value
+        body.update(call.sampling.named(OPTIONS))
         if call.json_response:
             body["response_format"] = {"type": "json_object"}
         return body

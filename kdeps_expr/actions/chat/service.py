@@ -61,10 +61,11 @@ class ChatService:
     def send(self, request: ChatRequest) -> ChatReply:
         """The model's reply to ``request``.
 
-        Raises :class:`~kdeps_expr.errors.ActionError`: 502 when the model's server
-        cannot be reached, answers an error or a reply that cannot be used (not the JSON
-        object ``jsonResponse`` asked for, included); 504 when the timeout passes; 500
-        when an option cannot be used. The message names the resource, backend and model.
+        Raises :class:`~kdeps_expr.actions.failures.ExecutorError` (an ``ActionError``):
+        502 when the model's server cannot be reached, answers an error or a reply that
+        cannot be used (not the JSON object ``jsonResponse`` asked for, included); 504 when
+        the timeout passes; 500 when an option cannot be used. The message names the
+        resource, backend and model.
         """
         call = self.resolve(request)
         if call.backend == DEFAULT_BACKEND:

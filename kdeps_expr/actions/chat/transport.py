@@ -13,8 +13,9 @@ the reply to the backend's :class:`Wire` to read. What it guarantees, for every 
   with exponential backoff and jitter, or after the server's ``Retry-After`` (capped).
   A quota that is spent (OpenAI's ``insufficient_quota``, Anthropic's spend limit) is not
   retried: waiting cannot help. Nothing is retried once a reply has begun.
-- **Failures** are :class:`~kdeps_expr.errors.ActionError` (502; 504 for time) whose
-  message names the resource, backend, model and endpoint, and the reason: the status
+- **Failures** are :class:`~kdeps_expr.actions.failures.ExecutorError` (an
+  ``ActionError``: 502; 504 for time) whose message names the resource, backend, model
+  and endpoint, and the reason: the status
   and the server's own message, "cannot connect: …", or what was wrong with the reply.
   The API key travels only in a request header; it is never logged, and any copy of it
   in a server's message is redacted.
@@ -37,6 +38,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from ..failures import INTERNAL, TIMEOUT, seconds
 from .calls import ChatCall, redact
 from .options import OptionError
 from .reading import Completion, ReplyError, excerpt, loads
@@ -128,7 +130,7 @@ class HttpTransport:
         try:
             content = json.dumps(wire.body(call), ensure_ascii=False).encode()
         except OptionError as exc:
-            raise call.failure(f"{exc.key}: {exc.message}", 500) from None
+            raise call.failure(f"{exc.key}: {exc.message}", INTERNAL) from None
         headers = {"content-type": "application/json", **wire.headers(call)}
         attempt = 0
         while True:
@@ -140,7 +142,9 @@ class HttpTransport:
                     raise call.failure(failure.reason + tries) from None
                 wait = self.policy.delay(attempt, failure.retry_after)
                 if time.monotonic() + wait >= deadline:
-                    late = f"; a retry in {wait:.2g}s would pass the {call.timeout:g}s timeout"
+                    late = (
+                        f"; a retry in {wait:.2g}s would pass the {seconds(call.timeout)} timeout"
+                    )
                     raise call.failure(failure.reason + tries + late) from None
                 attempt += 1
                 logger.warning(
@@ -165,7 +169,7 @@ class HttpTransport:
     ) -> Completion:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise call.failure(_late(call), 504)
+            raise call.failure(_late(call), TIMEOUT)
         answered = False
         try:
             with self._client.stream(
@@ -189,7 +193,7 @@ class HttpTransport:
                     return completion
                 return wire.read(_parse(_read(response, deadline, MAX_REPLY_BYTES)))
         except (httpx.TimeoutException, _OutOfTime):
-            raise call.failure(_late(call), 504) from None
+            raise call.failure(_late(call), TIMEOUT) from None
         except httpx.ConnectError as exc:
             raise _Retryable(f"cannot connect: {_ERRNO.sub('', str(exc)) or 'refused'}") from None
         except httpx.TransportError as exc:
@@ -206,7 +210,7 @@ class HttpTransport:
 
 
 def _late(call: ChatCall) -> str:
-    return f"no complete reply within the {call.timeout:g}s timeout"
+    return f"no complete reply within the {seconds(call.timeout)} timeout"
 
 
 def _read(
