@@ -55,3 +55,22 @@ def parse_object(text: str, keys: tuple[str, ...] = ()) -> dict[str, Any]:
             f"jsonResponse: the reply has no {listed} (jsonResponseKeys): {excerpt(text)}"
         )
     return {key: value[key] for key in keys} if keys else value
+
+
+def llm_response(output: Any) -> Any:
+    """KDeps' ``llm.response('<actionId>')`` over a chat resource's output; never raises.
+
+    A text output is itself; of a map, its ``response`` text, else its
+    ``message.content`` text, else its ``data``, else the map itself (a ``jsonResponse``
+    object); anything else (no output yet) is ``nil``.
+    """
+    if isinstance(output, str):
+        return output
+    if not isinstance(output, dict):
+        return None
+    if isinstance(output.get("response"), str):
+        return output["response"]
+    message = output.get("message")
+    if isinstance(message, dict) and isinstance(message.get("content"), str):
+        return message["content"]
+    return output.get("data", output)
