@@ -16,8 +16,10 @@ Each row calls the server ``--calls`` times, one call after another, two ways:
   base URL: defaults resolved, messages built, body encoded, deadline and retries
   armed, the reply read and checked, KDeps' response object built.
 
-The rows run in ``--rounds`` interleaved rounds; each column shows the median of the
-per-round medians, so a neighbour's load on a shared machine hits both alike. Target:
+The two are called in turn, call after call, and the rows run in ``--rounds``
+interleaved rounds; each column shows the median of the per-round medians, so a
+neighbour's load on a shared machine hits both alike. The CPU columns (this process's
+CPU time per call) show the client's own cost, which a busy machine disturbs least. Target:
 ``kdeps`` within 10% of ``bare`` at a 1 ms reply.
 
 Usage::
@@ -223,16 +225,26 @@ def kdeps_call(service: ChatService, base: str, backend: str, stream: bool) -> C
     return call
 
 
-def timed(call: Callable[[], str], count: int) -> tuple[float, float]:
-    """The median wall time and the mean CPU time of this process per call, in µs."""
-    times = []
-    cpu = time.process_time_ns()
+def paired(
+    bare: Callable[[], str], kdeps: Callable[[], str], count: int
+) -> tuple[float, float, float, float]:
+    """Medians of wall time and means of this process's CPU time per call, in µs, for
+    ``bare`` and ``kdeps`` called in turn, so both meet the same load."""
+    wall: tuple[list[int], list[int]] = ([], [])
+    cpu = [0, 0]
     for _ in range(count):
-        start = time.perf_counter_ns()
-        text = call()
-        times.append(time.perf_counter_ns() - start)
-        assert text == TEXT, text
-    return statistics.median(times) / 1000, (time.process_time_ns() - cpu) / count / 1000
+        for side, call in enumerate((bare, kdeps)):
+            start, start_cpu = time.perf_counter_ns(), time.process_time_ns()
+            text = call()
+            cpu[side] += time.process_time_ns() - start_cpu
+            wall[side].append(time.perf_counter_ns() - start)
+            assert text == TEXT, text
+    return (
+        statistics.median(wall[0]) / 1000,
+        cpu[0] / count / 1000,
+        statistics.median(wall[1]) / 1000,
+        cpu[1] / count / 1000,
+    )
 
 
 def main() -> int:
@@ -253,16 +265,15 @@ def main() -> int:
             row: (bare_call(client, base, *row), kdeps_call(service, base, *row)) for row in ROWS
         }
         for bare, kdeps in callers.values():  # warm: connections, caches
-            timed(bare, 20)
-            timed(kdeps, 20)
+            paired(bare, kdeps, 20)
         rounds: dict[tuple[str, bool], list[tuple[float, ...]]] = {row: [] for row in ROWS}
         for _ in range(args.rounds):
             for row, (bare, kdeps) in callers.items():
-                rounds[row].append((*timed(bare, args.calls), *timed(kdeps, args.calls)))
+                rounds[row].append(paired(bare, kdeps, args.calls))
 
     print(
-        f"chat call overhead, model reply after {args.delay:g} ms ({args.calls} calls x "
-        f"{args.rounds} rounds; wall: median of round medians; CPU: this process, per call)"
+        f"chat call overhead, model reply after {args.delay:g} ms ({args.calls} calls each, "
+        f"in turn, x {args.rounds} rounds; wall: median of round medians; CPU: this process)"
     )
     print(
         f"{'backend':<17}{'bare µs':>9}{'kdeps µs':>10}{'overhead':>10}"
