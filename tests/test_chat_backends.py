@@ -8,6 +8,8 @@ the reply each streamed or whole answer makes.
 from __future__ import annotations
 
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -262,3 +264,25 @@ def test_a_server_that_cannot_stream_may_answer_whole(
     reply = chat_service.send(_request(model_server, backend, streaming=True))
     assert reply.text == "whole"
     assert model_server.received[0].body["stream"] is True
+
+
+def test_a_slow_model_does_not_hold_up_other_calls(
+    model_server: ModelServer, chat_service: ChatService
+) -> None:
+    model_server.script(Answer(delay=2.0, text="slow"))
+    slow: dict[str, str] = {}
+    waiting = threading.Thread(
+        target=lambda: slow.update(text=chat_service.send(_request(model_server, "ollama")).text)
+    )
+    started = time.monotonic()
+    waiting.start()
+    while not model_server.received:  # the slow call is at the server
+        time.sleep(0.01)
+    with ThreadPoolExecutor(8) as pool:
+        texts = list(
+            pool.map(lambda _: chat_service.send(_request(model_server, "ollama")).text, range(50))
+        )
+    assert texts == ["Hello from the model"] * 50
+    assert waiting.is_alive() and time.monotonic() - started < 2.0
+    waiting.join()
+    assert slow == {"text": "slow"}
