@@ -433,8 +433,9 @@ WARNINGS = [
     (
         "action-not-run",
         "actionId: main\nbrowser:\n  url: https://example.com\n",
-        "WF/resources/main.yaml:2:1: warning: browser is not run by this engine (it runs chat "
-        "and expressions); a request that reaches main answers 501\n | browser:\n | ^",
+        "WF/resources/main.yaml:2:1: warning: browser is not run by this engine (it runs chat, "
+        "exec, httpClient, python, sql and expressions); a request that reaches main answers "
+        "501\n | browser:\n | ^",
     ),
     (
         "api-response-data",
@@ -443,10 +444,11 @@ WARNINGS = [
         "empty); it is read here as response: rename it to response\n |   data: 1\n | ..^",
     ),
     (
-        "http-client",
-        "actionId: main\nhttpClient:\n  url: https://x.example\n  params: {q: 1}\n",
-        "WF/resources/main.yaml:2:1: warning: httpClient is not run by this engine (it runs "
-        "chat and expressions); a request that reaches main answers 501\n | httpClient:\n | ^",
+        "http-client-body-and-data",
+        "actionId: main\nhttpClient:\n  url: https://x.example\n  params: {q: 1}\n"
+        "  data: {a: 1}\n  body: {b: 2}\n",
+        "WF/resources/main.yaml:6:3: warning: httpClient.body is ignored: data is given and "
+        "wins (body is its other name)\n |   body: {b: 2}\n | ..^",
     ),
     (
         "mixed-a-and-b",

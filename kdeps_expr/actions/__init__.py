@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-ACTIONS_RUN = frozenset({"chat"})
+ACTIONS_RUN = frozenset({"chat", "httpClient", "sql", "exec", "python"})
 """The action types this engine runs. Every other KDeps action loads and is checked; a
 request that reaches one answers 501 naming the resource and its type (SPEC §5)."""
 

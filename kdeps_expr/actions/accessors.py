@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..language.context import Context
+from ..language.engine import Engine
 from ..language.functions import Function
 from .chat.replies import llm_response
 from .exec import exec_exit_code, exec_stderr, exec_stdout
@@ -58,3 +59,21 @@ def accessor_functions() -> dict[str, Function]:
         )
         for name, accessor in ACCESSORS.items()
     }
+
+
+def with_accessors(engine: Engine) -> Engine:
+    """``engine`` when it knows every accessor, else an Engine like it that does (the
+    workflow loader compiles with it, so ``exec.exitCode('run')`` is a known function)."""
+    missing = {
+        name: function
+        for name, function in accessor_functions().items()
+        if name not in engine.functions
+    }
+    if not missing:
+        return engine
+    return Engine(
+        functions={**engine.functions, **missing},
+        delimiters=engine.delimiters,
+        limits=engine.limits,
+        hot_after=engine.hot_after,
+    )

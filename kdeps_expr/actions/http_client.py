@@ -42,6 +42,7 @@ MAX_RESPONSE = 10 * 1024 * 1024
 """Default bound on a response body, in bytes (after content decoding)."""
 MAX_REDIRECTS = 10
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+AUTH_TYPES = ("basic", "bearer", "oauth2", "api_key")
 USER_AGENT = "kdeps-expr"
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 

@@ -65,10 +65,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     trace = Trace() if args.trace else None
     store = workflow.open_store()
+    runner = Runner(workflow, workflow.engine, store, debug=args.debug)
     try:
-        runner = Runner(workflow, workflow.engine, store, debug=args.debug)
         response = runner.handle(request, action_id, args.session_id, trace)
     finally:
+        runner.close()
         store.close()
     if trace is not None:
         print(trace.render(), file=sys.stderr)

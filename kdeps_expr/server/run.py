@@ -124,6 +124,10 @@ def serve(
 
 @contextmanager
 def _cleaning(store: SessionStore, runner: Runner) -> Iterator[Handler]:
-    """Run the session cleaner for as long as the app serves requests."""
+    """Run the session cleaner for as long as the app serves requests; then dispose of the
+    runner's SQL pools and HTTP clients (the requests in flight have finished)."""
     with Cleaner(store):
-        yield runner
+        try:
+            yield runner
+        finally:
+            runner.close()

@@ -25,12 +25,14 @@ from typing import Any
 
 from ..actions import ACTIONS_RUN
 from ..actions.chat import ChatBackend, ChatRequest
+from ..actions.failures import TIMEOUT, ExecutorError
 from ..durations import parse_duration
-from ..errors import EvaluationError, ExprError
+from ..errors import ActionError, EvaluationError, ExprError
 from ..language import values
 from ..language.context import Context, ItemFrame, LoopFrame, Request
 from ..language.functions.scope import ERROR_KEY
 from ..sessions.codec import json_problem
+from .executors import EXECUTOR_KINDS, Executors
 from .inputs import failure_text, input_failures
 from .model import (
     DEFAULT_PREFLIGHT_MESSAGE,
@@ -78,10 +80,12 @@ class ResourceRunner:
     def __init__(
         self,
         chat: ChatBackend,
+        executors: Executors,
         regex_timeout: float,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.chat = chat
+        self.executors = executors
         self.regex_timeout = regex_timeout
         self.sleep = sleep
 
@@ -249,6 +253,8 @@ class ResourceRunner:
             raise NotRun(context.action_id, action.kind)
         if trace is not None:
             trace.block(action.kind)
+        if action.kind in EXECUTOR_KINDS:
+            return self.executors.run(action, context, trace)
         return self._chat(action, context, trace)
 
     def _chat(self, action: Action, context: Context, trace: Trace | None) -> Any:
@@ -410,11 +416,21 @@ class _Checkpoint:
 
 
 def _error_object(exc: Exception) -> dict[str, Any]:
-    """KDeps' ``error`` object for ``onError``: message, type, code."""
+    """KDeps' ``error`` object for ``onError``: message, type, code; for a failed action
+    also its ``statusCode`` and, when it has one, the output it failed with (``details``:
+    exec's and python's stdout, stderr and exit code)."""
     cause = exc.__cause__ if isinstance(exc, ActionFailure) else exc
     message = cause.message if isinstance(cause, ExprError) else str(cause)
-    kind = "TIMEOUT" if isinstance(cause, TimeoutError) else "execution_error"
-    return {"message": message, "type": kind, "code": kind}
+    timed_out = isinstance(cause, TimeoutError) or (
+        isinstance(cause, ActionError) and cause.status == TIMEOUT
+    )
+    kind = "TIMEOUT" if timed_out else "execution_error"
+    error: dict[str, Any] = {"message": message, "type": kind, "code": kind}
+    if isinstance(cause, ActionError):
+        error["statusCode"] = cause.status
+    if isinstance(cause, ExecutorError) and cause.output is not None:
+        error["details"] = cause.output
+    return error
 
 
 def _with_error(context: Context, error: dict[str, Any], run: Callable[[], Any]) -> Any:
@@ -469,8 +485,10 @@ def _handled(
                 logger.warning("onError.expr raised in %s\n%s", context.action_id, failure.render())
         if policy.action != "continue":
             return None
-        if policy.fallback is None:
-            return {"_error": {"message": error["message"], "handled": True}}
+        if policy.fallback is None:  # KDeps' map, beside the output the action failed with
+            failed = error.get("details")
+            kept = failed if isinstance(failed, dict) else {}
+            return {**kept, "_error": {"message": error["message"], "handled": True}}
         return policy.fallback.evaluate(context, trace)
 
     if trace is not None:

@@ -16,7 +16,7 @@ from typing import Any
 from ..durations import parse_duration
 from ..errors import ExprError, WorkflowError, WorkflowWarning
 from ..language import values
-from ..language.engine import Engine
+from ..language.engine import Engine, ValueReading
 from .model import (
     Constant,
     Dynamic,
@@ -45,6 +45,8 @@ class FieldReader:
         self.errors: list[ExprError] = []
         self.warnings: list[ExprError] = []
         self.values: list[ValueString] = []
+        self.settings: Mapping[str, Any] = {}
+        """workflow.yaml's settings, once read: for fields that name one (sql.connectionName)."""
 
     def error(self, error: ExprError) -> None:
         self.errors.append(error)
@@ -171,6 +173,8 @@ class FieldReader:
         schema = resolve(schema) if schema is not None else None
         if schema is not None and schema.get("x-kdeps") == "expression":
             return self._expression_value(node)
+        if schema is not None and schema.get("x-kdeps") == "script" and isinstance(node, Scalar):
+            return self.script(node)
         if isinstance(node, YamlMapping):
             return MapValue(
                 tuple(
@@ -199,6 +203,30 @@ class FieldReader:
         if reading.kind == "text":
             return Constant(text)
         return Dynamic(text, reading, Site(node))
+
+    def script(self, scalar: Scalar) -> Value:
+        """Code in another language (a shell or Python script, a SQL query): only its template
+        blocks are read, never the whole string as an expression (``max(a, b)`` in a query
+        is SQL); the executor decides what each block writes into the code."""
+        text = scalar.value
+        if not isinstance(text, str):
+            return self.value(scalar)  # the schema has reported the type
+        if not any(mark in text for mark in self.engine.delimiters):
+            self.values.append(ValueString(Site(scalar), text, "text"))
+            return Constant(text)
+        try:
+            template = self.engine.compile_template(text)
+        except ExprError as exc:
+            if exc.message.startswith("unclosed '<<'"):
+                exc.message += (
+                    " (<< opens a template block: write \\<< for a here-document or a shift, "
+                    "or switch << off with settings.templates.delimiters)"
+                )
+            self.error(scalar.place(exc, exc.offset))
+            return Constant(text)
+        self.values.append(ValueString(Site(scalar), text, "template"))
+        reading = ValueReading("template", text, template=template)
+        return Dynamic(text, reading, Site(scalar))
 
     def _expression_value(self, node: Node) -> Value:
         if isinstance(node, Sequence):

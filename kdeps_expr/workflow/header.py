@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import SettingError, WorkflowError
 from ..language.templates import DEFAULT_DELIMITERS
 from ..sessions.config import store_settings
+from .executors import check_sql_connections
 from .fields import FieldReader
 from .model import Route
 from .yamlsource import Mapping as YamlMapping
@@ -44,8 +45,9 @@ def read_header(document: YamlMapping, reader: FieldReader) -> Header:
     _metadata(document, reader, header)
     settings = document.get("settings")
     if isinstance(settings, YamlMapping):
-        header.settings = settings.to_python()
+        header.settings = reader.settings = settings.to_python()
         _session(settings, reader)
+        check_sql_connections(settings, reader)
         _server_places(settings, reader, header)
         _cors(settings, reader)
         header.delimiters = _delimiters(settings, reader)

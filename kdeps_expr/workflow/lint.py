@@ -21,6 +21,8 @@ computed at run time is never guessed at.
 - An action this engine does not run (SPEC §5: a request that reaches it answers 501).
 - ``set('k', …)`` in ``after`` where the resource's action reads ``get('k')``: ``after``
   runs after the action (several KDeps examples put such a ``set`` there).
+- A template in a python script or a SQL query, which KDeps splices into the code
+  (:mod:`.executors.warnings`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from ..actions import ACTIONS_RUN
 from ..errors import ExprError, WorkflowWarning
 from ..language import nodes as n
 from ..language.functions import INFO_ALIASES, INFO_FIELDS, SCOPES, SOURCES
+from .executors import executor_warnings
 from .model import (
     Action,
     Dynamic,
@@ -103,6 +106,8 @@ def check_resources(
     for resource in resources:
         warnings.extend(_not_run(resource))
         warnings.extend(_set_after_the_action(resource))
+        for action in _actions(resource):
+            warnings.extend(executor_warnings(action))
     warnings.sort(key=lambda w: (w.where or "", w.line or 0, w.column or 0))
     return warnings
 

@@ -22,6 +22,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from ..actions.accessors import with_accessors
 from ..errors import ExprError, WorkflowError, WorkflowLoadError
 from ..language.engine import Engine
 from .fields import FieldReader
@@ -63,7 +64,7 @@ class _Loader:
     def __init__(self, path: Path, engine: Engine) -> None:
         self.shown = path.parent if path.is_file() else path
         self.root = self.shown.resolve()
-        self.reader = FieldReader(engine)
+        self.reader = FieldReader(with_accessors(engine))
         self.file_order: dict[str, int] = {}
         self.incomplete = False
 

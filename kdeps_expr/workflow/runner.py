@@ -9,8 +9,9 @@ written once at the end, only when the request succeeded. Each resource runs as
 Responses follow SPEC §6. A request fails, and leaves its session untouched, when a check
 or the input schema fails (their code), when the target does not accept the method (405)
 or the path (404), when it reaches an action this engine does not run (501, naming the
-resource and the action), and when an expression or the chat backend fails (500, with the
-full error in the log and, only with ``debug``, in the body).
+resource and the action), when an expression or the chat backend fails (500), and when an
+executor fails (``<action> failed in <actionId>``: 502 upstream, 504 out of time, 500
+otherwise); the full error goes to the log and, only with ``debug``, to the body.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..actions.chat import ChatBackend, EchoChat
-from ..errors import ExprError, StoreError
+from ..actions.failures import ExecutorError
+from ..errors import ActionError, ExprError, StoreError
 from ..language.context import Context, Request
 from ..language.engine import Engine
 from ..sessions import SessionState, transact
 from ..sessions.base import SessionStore
 from .execute import Answer, ResourceRunner
+from .executors import Executors
 from .model import Resource, Workflow
 from .outcomes import ActionFailure, NotRun, Refusal
 from .trace import ResourceTrace, Trace
@@ -74,7 +77,8 @@ class Runner:
 
     ``engine`` is the Engine the workflow was loaded with (its expressions are already
     compiled); ``debug`` adds the full error to the body of a 500. One Runner serves many
-    threads: every request gets its own :class:`~kdeps_expr.context.Context`.
+    threads: every request gets its own :class:`~kdeps_expr.context.Context`. It owns the
+    executors' SQL pools and HTTP clients: :meth:`close` disposes of them.
     """
 
     def __init__(
@@ -92,7 +96,12 @@ class Runner:
         self.debug = debug
         self._action_ids = frozenset(workflow.resources)
         self._info = workflow.info
-        self._resources = ResourceRunner(self.chat, engine.limits.regex_timeout)
+        self.executors = Executors(workflow)
+        self._resources = ResourceRunner(self.chat, self.executors, engine.limits.regex_timeout)
+
+    def close(self) -> None:
+        """Dispose of the executors' SQL pools and HTTP clients (the process stops serving)."""
+        self.executors.close()
 
     def handle(
         self,
@@ -157,6 +166,10 @@ class Runner:
             if trace is not None:
                 trace.outcome(f"not run: {exc.what}")
             return Response(501, error_body(501, message, request)), False
+        except ActionError as exc:  # an executor's: its stderr, if any, is the log's detail
+            stderr = exc.detail if isinstance(exc, ExecutorError) else None
+            detail = f"stderr:\n{stderr.rstrip()}" if stderr and stderr.strip() else ""
+            return self._failure(exc.message, detail, request, trace, status=exc.status), False
         except ExprError as exc:
             failure = f"expression failed in {context.action_id}"
             return self._failure(failure, exc.render(), request, trace), False
@@ -183,20 +196,22 @@ class Runner:
         request: Request,
         trace: Trace | None,
         cause: BaseException | None = None,
+        status: int = 500,
     ) -> Response:
-        """A 500 whose message names the resource and request; the detail goes to the log.
+        """A failure (500, or an executor's 502/504) whose message names the resource and
+        request; the detail goes to the log.
 
         An exception ``cause`` (not an expression error) is logged with its traceback.
         """
         message = f"{failure} (request {request.request_id})"
         if cause is None:
-            logger.error("%s\n%s", message, detail)
+            logger.error("%s", f"{message}\n{detail}" if detail else message)
         else:
             logger.error("%s: %s", message, detail, exc_info=cause)
         if trace is not None and trace.resources:
-            trace.outcome(f"failed: {detail}")
-        body = error_body(500, message, request, detail if self.debug else None)
-        return Response(500, body)
+            trace.outcome(f"failed: {detail or failure}")
+        body = error_body(status, message, request, (detail or None) if self.debug else None)
+        return Response(status, body)
 
 
 __all__ = ["ResourceTrace", "Response", "Runner", "Trace", "error_body"]
