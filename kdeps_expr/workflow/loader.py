@@ -35,6 +35,12 @@ from ..errors import ExprError, WorkflowError, WorkflowLoadError
 from ..language import values
 from ..language.engine import Engine
 from ..language.templates import DEFAULT_DELIMITERS
+from ..sessions.config import (
+    SESSION_KEYS,
+    SESSION_TYPES,
+    SessionSettingError,
+    read_session_settings,
+)
 from .model import (
     DEFAULT_PREFLIGHT_CODE,
     ApiResponse,
@@ -62,7 +68,6 @@ RESOURCES_DIR = "resources"
 YAML_SUFFIXES = (".yaml", ".yml")
 TEMPLATE_SUFFIX = ".j2"
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
-SESSION_TYPES = ("sqlite", "memory", "redis")
 
 _WORKFLOW_KEYS = frozenset({"apiVersion", "kind", "metadata", "settings"})
 _WORKFLOW_METADATA_KEYS = frozenset(
@@ -82,7 +87,7 @@ _API_SERVER_KEYS = frozenset(
     }
 )
 _ROUTE_KEYS = frozenset({"path", "methods", "actionId"})
-_SESSION_KEYS = frozenset({"type", "path", "url", "ttl", "cleanupInterval", "keyPrefix"})
+_SESSION_KEYS = frozenset(SESSION_KEYS)
 _TEMPLATES_KEYS = frozenset({"delimiters"})
 _RESOURCE_KEYS = frozenset({"apiVersion", "kind", "metadata", "run"})
 _RESOURCE_METADATA_KEYS = frozenset(
@@ -406,6 +411,7 @@ class _Loader:
             self._templates(templates)
 
     def _session(self, session: YamlMapping) -> None:
+        found = len(self.errors)
         kind_node = session.get("type")
         kind = self._text(kind_node, "settings.session.type")
         if kind_node is not None and kind is not None and kind not in SESSION_TYPES:
@@ -415,6 +421,18 @@ class _Loader:
             self._text(session.get(key), f"settings.session.{key}")
         for key in ("ttl", "cleanupInterval"):
             self._duration(session.get(key), f"settings.session.{key}")
+        if len(self.errors) == found:
+            self._session_settings(session)
+
+    def _session_settings(self, session: YamlMapping) -> None:
+        """What opening the store would refuse (sessions/config.py), placed in the file."""
+        known = {key: value for key, value in session.to_python().items() if key in SESSION_KEYS}
+        try:
+            read_session_settings(known)  # unknown keys were reported with the section
+        except SessionSettingError as exc:
+            entry = session.entries.get(exc.key or "")
+            node = session if entry is None else entry[0 if exc.at_key else 1]
+            self._error(node.error(exc.message))
 
     def _templates(self, templates: YamlMapping) -> None:
         node = templates.get("delimiters")
