@@ -20,7 +20,8 @@ from ..durations import parse_duration
 from ..errors import StoreError, WorkflowError
 from .base import DEFAULT_CLEANUP_INTERVAL, DEFAULT_TTL, Clock, SessionStore
 from .memory import MemoryStore
-from .postgres import SCHEMES, LocationError, PostgresStore, locate
+from .postgres import PostgresStore
+from .postgres_url import SCHEMES, LocationError, locate
 from .redis import DEFAULT_KEY_PREFIX, RedisStore
 from .sqlite import SqliteStore
 from .urls import redacted

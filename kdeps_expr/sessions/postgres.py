@@ -25,15 +25,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import select
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from ..errors import StoreError
 from . import codec
@@ -45,12 +42,9 @@ from .base import (
     Snapshot,
     conflict,
 )
+from .postgres_url import INDEX_SUFFIX, LocationError, locate, one_line
 from .urls import redacted
 
-DEFAULT_TABLE = "kdeps_sessions"
-SCHEMES = ("postgresql", "postgres")
-STORE_PARAMETERS = ("schema", "table")
-"""Query parameters of a store URL that are the store's, not libpq's."""
 CONNECT_TIMEOUT = 5
 """Seconds to connect, and to wait for a pooled connection, before giving up."""
 POOL_MIN_SIZE = 1
@@ -59,11 +53,6 @@ POOL_MAX_SIZE = 16
 RETIRE_TIMEOUT = 1.0
 """Seconds to wait for the threads of a pool put away in an outage."""
 LIST_PAGE_SIZE = 500
-MAX_NAME_LENGTH = 63
-"""PostgreSQL's longest identifier, in bytes."""
-INDEX_SUFFIX = "_expires_at"
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 BUILD_TABLE = """
     CREATE TABLE IF NOT EXISTS {table} (
@@ -113,6 +102,7 @@ LIST = """
     ORDER BY expires_at, id
     LIMIT %(limit)s
 """
+_RETURNING_ROWS = frozenset({"check", "load", "create", "update", "delete", "list"})
 _STATEMENTS = {
     "check": CHECK,
     "load": LOAD,
@@ -135,100 +125,6 @@ def _psycopg() -> tuple[Any, Any]:
             "(pip install 'psycopg[binary]' psycopg-pool)"
         ) from exc
     return psycopg, psycopg_pool
-
-
-class LocationError(ValueError):
-    """A store URL, schema or table that cannot be used; ``key`` says which one."""
-
-    def __init__(self, key: str, reason: str) -> None:
-        super().__init__(reason)
-        self.key = key
-        self.reason = reason
-
-
-@dataclass(frozen=True, slots=True)
-class Location:
-    """Where a store's sessions live: the server (a libpq URL) and the table."""
-
-    conninfo: str
-    schema: str | None
-    table: str
-
-    @property
-    def shown(self) -> str:
-        """The table as SQL would name it, for messages."""
-        return f"{self.schema}.{self.table}" if self.schema else self.table
-
-
-def _one_line(text: str) -> str:
-    """A libpq message on one line: its tab-indented hints dropped, its lines joined."""
-    lines = [line.strip() for line in text.splitlines() if not line.startswith("\t")]
-    return "; ".join(line for line in lines if line)
-
-
-def _name(key: str, value: str, longest: int) -> str:
-    if not _NAME.fullmatch(value) or len(value) > longest:
-        raise LocationError(
-            key,
-            f"{value!r} is not a usable {key} name (letters, digits and _, not starting "
-            f"with a digit, at most {longest} characters)",
-        )
-    return value
-
-
-def locate(url: str, *, schema: str | None = None, table: str | None = None) -> Location:
-    """Check ``url`` (``postgresql://user@host:port/database``) and the table it names.
-
-    The schema and table come from the arguments or from the URL's own ``?schema=`` and
-    ``?table=`` parameters (not both); the table defaults to ``kdeps_sessions`` and the
-    schema to the first of the connection's ``search_path``. Raises ``LocationError``.
-    """
-    scheme, _, rest = url.partition("://")
-    if scheme not in SCHEMES or not rest:
-        raise LocationError(
-            "url",
-            f"{redacted(url)!r} is not a PostgreSQL URL (use postgresql://user@host:port/database)",
-        )
-    base, mark, query = url.partition("?")
-    kept: list[str] = []
-    named = {"schema": schema, "table": table}
-    for part in query.split("&") if mark else []:
-        key, _, value = part.partition("=")
-        if key not in STORE_PARAMETERS:
-            kept.append(part)
-        elif named[key] is not None:
-            raise LocationError(key, f"the url already names the {key}; give it in one place")
-        else:
-            named[key] = unquote(value)
-    conninfo = base + ("?" + "&".join(kept) if kept else "")
-    _check_conninfo(conninfo)
-    chosen_schema = named["schema"]
-    if chosen_schema is not None:
-        _name("schema", chosen_schema, MAX_NAME_LENGTH)
-    chosen_table = _name(
-        "table", named["table"] or DEFAULT_TABLE, MAX_NAME_LENGTH - len(INDEX_SUFFIX)
-    )
-    return Location(conninfo, chosen_schema, chosen_table)
-
-
-def _check_conninfo(conninfo: str) -> None:
-    """Let libpq read the URL (its parameters, its escapes) and check each port."""
-    try:
-        from psycopg import ProgrammingError
-        from psycopg.conninfo import conninfo_to_dict
-    except ImportError:  # the store itself will say what is missing
-        return
-    try:
-        parameters = conninfo_to_dict(conninfo)
-    except ProgrammingError as exc:
-        raise LocationError("url", _one_line(str(exc))) from exc
-    for port in str(parameters.get("port", "")).split(","):
-        if port and not port.isdigit():
-            raise LocationError("url", f"the port {port!r} is not a number")
-    try:
-        urlsplit(conninfo)
-    except ValueError as exc:
-        raise LocationError("url", str(exc)) from exc
 
 
 def _readable(fileno: int) -> bool:
@@ -340,7 +236,7 @@ class PostgresStore(SessionStore):
         try:
             connection = self._psycopg.connect(self._location.conninfo, **self._connect_options())
         except self._psycopg.Error as exc:
-            reason = _one_line(str(exc))
+            reason = one_line(str(exc))
             self._outage(reason)
             raise self._unreachable(reason) from exc
         if self._down is not None:
@@ -373,7 +269,7 @@ class PostgresStore(SessionStore):
             try:
                 self._build(connection)
             except self._psycopg.Error as exc:
-                raise StoreError(f"session store {self.url}: {_one_line(str(exc))}") from exc
+                raise StoreError(f"session store {self.url}: {one_line(str(exc))}") from exc
             finally:
                 connection.close()
             with self._pool_lock:
@@ -449,21 +345,21 @@ class PostgresStore(SessionStore):
             try:
                 with self._connection() as connection:
                     cursor = connection.execute(query, params)
-                    rows = cursor.fetchall() if cursor.description else []
+                    rows = cursor.fetchall() if name in _RETURNING_ROWS else []
                     return rows, cursor.rowcount
             except self._undefined_table as exc:
                 self._ready = False
                 if attempt == 2 or self._must_exist:
-                    raise StoreError(f"session store {self.url}: {_one_line(str(exc))}") from exc
+                    raise StoreError(f"session store {self.url}: {one_line(str(exc))}") from exc
             except self._psycopg.OperationalError as exc:
                 if connection is None or not connection.broken:
-                    raise StoreError(f"session store {self.url}: {_one_line(str(exc))}") from exc
-                reason = _one_line(str(exc))
+                    raise StoreError(f"session store {self.url}: {one_line(str(exc))}") from exc
+                reason = one_line(str(exc))
                 self._outage(reason)
                 if attempt == 2 or not repeatable:
                     raise self._unreachable(reason) from exc
             except self._psycopg.Error as exc:
-                raise StoreError(f"session store {self.url}: {_one_line(str(exc))}") from exc
+                raise StoreError(f"session store {self.url}: {one_line(str(exc))}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- the contract ----------------------------------------------------------------------
