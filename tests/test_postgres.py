@@ -8,8 +8,6 @@ the shared server is never touched.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +24,6 @@ from kdeps_expr.cli import main
 from kdeps_expr.errors import ConflictError, StoreError
 from kdeps_expr.sessions import PostgresStore, open_store, open_store_url, transact
 
-ROOT = Path(__file__).resolve().parent.parent
 Connection = psycopg.Connection[tuple[Any, ...]]
 
 
@@ -352,20 +349,3 @@ def test_check_places_a_malformed_setting(
     assert main(["check", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert out == f"{tmp_path}/{error}{tmp_path}: 1 resource, 1 error, 0 warnings\n"
-
-
-def test_without_psycopg() -> None:
-    code = (
-        "import sys; sys.modules['psycopg'] = None\n"
-        "from kdeps_expr.sessions import open_store_url\n"
-        "from kdeps_expr.errors import StoreError\n"
-        "try:\n    open_store_url('postgresql://127.0.0.1/test')\n"
-        "except StoreError as exc:\n    print(exc)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert done.stdout == (
-        "session store type postgres needs the psycopg and psycopg-pool packages "
-        "(pip install 'psycopg[binary]' psycopg-pool)\n"
-    )

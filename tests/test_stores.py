@@ -689,20 +689,43 @@ class TestStoreFailures:
             delete_prefix(client, prefix)
             store.close()
 
-    def test_redis_package_missing(self) -> None:
+    @pytest.mark.parametrize(
+        ("package", "url", "message"),
+        [
+            pytest.param(
+                "redis",
+                "redis://127.0.0.1:6379/0",
+                "session store type redis needs the redis package (pip install redis)",
+                id="redis",
+            ),
+            pytest.param(
+                "psycopg",
+                "postgresql://127.0.0.1/test",
+                "session store type postgres needs the psycopg and psycopg-pool packages "
+                "(pip install 'psycopg[binary]' psycopg-pool)",
+                id="psycopg",
+            ),
+            pytest.param(
+                "psycopg_pool",
+                "postgres://127.0.0.1/test",
+                "session store type postgres needs the psycopg and psycopg-pool packages "
+                "(pip install 'psycopg[binary]' psycopg-pool)",
+                id="psycopg-pool",
+            ),
+        ],
+    )
+    def test_client_package_missing(self, package: str, url: str, message: str) -> None:
         code = (
-            "import sys; sys.modules['redis'] = None\n"
+            f"import sys; sys.modules[{package!r}] = None\n"
             "from kdeps_expr.sessions import open_store_url\n"
             "from kdeps_expr.errors import StoreError\n"
-            "try:\n    open_store_url('redis://127.0.0.1:6379/0')\n"
+            f"try:\n    open_store_url({url!r})\n"
             "except StoreError as exc:\n    print(exc)\n"
         )
         done = subprocess.run(
             [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
         )
-        assert done.stdout == (
-            "session store type redis needs the redis package (pip install redis)\n"
-        )
+        assert done.stdout == message + "\n"
 
 
 @pytest.mark.parametrize(
