@@ -22,7 +22,13 @@ from session_backends import POSTGRES_URL, FakeClock, postgres_schema
 
 from kdeps_expr.cli import main
 from kdeps_expr.errors import ConflictError, StoreError
-from kdeps_expr.sessions import PostgresStore, open_store, open_store_url, transact
+from kdeps_expr.sessions import (
+    PostgresStore,
+    SessionState,
+    open_store,
+    open_store_url,
+    transact,
+)
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -181,6 +187,39 @@ class TestPlaces:
         store.save("s1", {}, 0)
         assert [info.session_id for info in store.sessions()] == ["s1"]
         store.close()
+
+
+def test_a_stricter_default_isolation_still_loses_no_update(
+    database: tuple[Connection, str],
+) -> None:
+    """Under REPEATABLE READ (a database's or a role's default) a save that waited for a
+    concurrent one would fail instead of re-checking its version: the store's connections
+    run at READ COMMITTED whatever the default, so the visits all count, none fails."""
+    _, schema = database
+    strict = "?options=-c%20default_transaction_isolation%3Drepeatable%5C%20read"
+    store = PostgresStore(POSTGRES_URL + strict, 60, schema=schema)
+    store.save("s1", {}, 0)
+    errors: list[BaseException] = []
+
+    def visit(state: SessionState) -> tuple[None, bool]:
+        state.set("visits", (state.get("visits") or 0) + 1)
+        return None, True
+
+    def client() -> None:
+        for _ in range(25):
+            try:
+                transact(store, "s1", visit)
+            except BaseException as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    snapshot = store.load("s1")
+    assert (errors, snapshot is not None and snapshot.data) == ([], {"visits": 100})
+    store.close()
 
 
 class TestLosingTheServer:

@@ -64,6 +64,10 @@ BUILD_TABLE = """
     )
 """
 BUILD_INDEX = "CREATE INDEX IF NOT EXISTS {index} ON {table} (expires_at)"
+READ_COMMITTED = "SET default_transaction_isolation = 'read committed'"
+"""Run on every new connection: a save relies on READ COMMITTED re-checking its ``WHERE``
+on the newest row after waiting for a concurrent save, where REPEATABLE READ or
+SERIALIZABLE (a database's or a role's default) would fail the statement instead."""
 FIND_TABLE = "SELECT to_regclass(%(table)s) IS NOT NULL, to_regclass(%(index)s) IS NOT NULL"
 LOCK_TABLE = "SELECT pg_advisory_xact_lock(%(key)s)"
 CHECK = "SELECT 1 FROM {table} LIMIT 0"
@@ -134,6 +138,10 @@ def _readable(fileno: int) -> bool:
         poller.register(fileno, select.POLLIN)
         return bool(poller.poll(0))
     return bool(select.select([fileno], [], [], 0)[0])
+
+
+def _read_committed(connection: Any) -> None:
+    connection.execute(READ_COMMITTED)
 
 
 class PostgresStore(SessionStore):
@@ -216,6 +224,7 @@ class PostgresStore(SessionStore):
             min_size=POOL_MIN_SIZE,
             max_size=POOL_MAX_SIZE,
             kwargs=self._connect_options(),
+            configure=_read_committed,
             open=False,
             timeout=CONNECT_TIMEOUT,
             name=f"kdeps-sessions-{self._location.shown}",
@@ -235,6 +244,7 @@ class PostgresStore(SessionStore):
         """A new connection outside the pool; ``StoreError`` saying why there is none."""
         try:
             connection = self._psycopg.connect(self._location.conninfo, **self._connect_options())
+            _read_committed(connection)
         except self._psycopg.Error as exc:
             reason = one_line(str(exc))
             self._outage(reason)
