@@ -318,6 +318,19 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str], messa
             "characters)",
             id="postgres-bad-table",
         ),
+        pytest.param(
+            "postgresql://127.0.0.1/test?sslmode=disable&table=",
+            "session store postgresql://127.0.0.1/test?sslmode=disable&table=: '' is not a "
+            "usable table name (letters, digits and _, not starting with a digit, at most 52 "
+            "characters)",
+            id="postgres-empty-table",
+        ),
+        pytest.param(
+            "postgresql://127.0.0.1/test?table=a&table=b",
+            "session store postgresql://127.0.0.1/test?table=a&table=b: the url already names "
+            "the table; give it in one place",
+            id="postgres-table-twice",
+        ),
     ],
 )
 def test_store_errors(capsys: pytest.CaptureFixture[str], url: str, message: str) -> None:

@@ -93,9 +93,8 @@ def locate(url: str, *, schema: str | None = None, table: str | None = None) -> 
     chosen_schema = named["schema"]
     if chosen_schema is not None:
         _name("schema", chosen_schema, MAX_NAME_LENGTH)
-    chosen_table = _name(
-        "table", named["table"] or DEFAULT_TABLE, MAX_NAME_LENGTH - len(INDEX_SUFFIX)
-    )
+    table_name = DEFAULT_TABLE if named["table"] is None else named["table"]
+    chosen_table = _name("table", table_name, MAX_NAME_LENGTH - len(INDEX_SUFFIX))
     return Location(conninfo, chosen_schema, chosen_table)
 
 
