@@ -4,8 +4,7 @@ The keys of ``settings.session`` are those of SPEC §8 (``type``, ``path``, ``ur
 ``ttl``, ``cleanupInterval``) plus ``keyPrefix`` for Redis and ``schema`` and ``table``
 for PostgreSQL. A key that is unknown, or that does not belong to the chosen type (a
 ``path`` for Redis, a ``url`` for SQLite), is an error rather than something silently
-ignored. :func:`read_session_settings` is the one check of the mapping: ``open_store``
-runs it, and so does the workflow loader, which places its errors in the YAML file.
+ignored.
 """
 
 from __future__ import annotations
@@ -17,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from ..durations import parse_duration
-from ..errors import StoreError, WorkflowError
+from ..errors import SettingError, StoreError, WorkflowError
 from .base import DEFAULT_CLEANUP_INTERVAL, DEFAULT_TTL, Clock, SessionStore
 from .memory import MemoryStore
 from .postgres import PostgresStore
 from .postgres_url import SCHEMES, LocationError, locate
-from .redis import DEFAULT_KEY_PREFIX, RedisStore
+from .redis import DEFAULT_KEY_PREFIX, RedisStore, check_redis_ttl, check_redis_url
 from .sqlite import SqliteStore
 from .urls import redacted
 
@@ -35,26 +34,12 @@ _TYPE_KEYS = {
     "redis": ("url", "keyPrefix"),
     "postgres": ("url", "schema", "table"),
 }
-SESSION_TYPES = tuple(_TYPE_KEYS)
-SESSION_KEYS = ("type", "path", "url", "ttl", "cleanupInterval", "keyPrefix", "schema", "table")
+_ALL_KEYS = ("type", "path", "url", "ttl", "cleanupInterval", "keyPrefix", "schema", "table")
 
 
-class SessionSettingError(WorkflowError):
-    """A mistake in ``settings.session``; ``key`` names the entry (``None``: the whole map).
-
-    ``at_key`` is true when the key itself is the mistake (unknown, or not for this type),
-    so a loader points at the key rather than at its value.
-    """
-
-    def __init__(self, message: str, key: str | None = None, *, at_key: bool = False) -> None:
-        super().__init__(message)
-        self.key = key
-        self.at_key = at_key
-
-
-@dataclass(frozen=True, slots=True)
-class SessionSettings:
-    """``settings.session`` checked: the store type, where it is, and its durations."""
+@dataclass(frozen=True)
+class StoreSettings:
+    """``settings.session`` checked and read: what :func:`open_store` opens."""
 
     kind: str = "sqlite"
     ttl: float = DEFAULT_TTL
@@ -69,8 +54,8 @@ class SessionSettings:
 def _text(config: Mapping[str, Any], key: str, default: str | None = None) -> str:
     value = config.get(key, default)
     if not isinstance(value, str) or not value:
-        raise SessionSettingError(
-            f"settings.session.{key} must be a non-empty string, not {value!r}", key
+        raise SettingError(
+            f"settings.session.{key} must be a non-empty string, not {value!r}", ("session", key)
         )
     return value
 
@@ -81,48 +66,62 @@ def _duration(config: Mapping[str, Any], key: str, default: float) -> float:
     try:
         seconds = parse_duration(config[key])
     except WorkflowError as exc:
-        raise SessionSettingError(f"settings.session.{key}: {exc.message}", key) from exc
+        raise SettingError(f"settings.session.{key}: {exc.message}", ("session", key)) from exc
     if seconds <= 0:
-        raise SessionSettingError(
-            f"settings.session.{key} must be longer than zero, not {config[key]!r}", key
+        raise SettingError(
+            f"settings.session.{key} must be longer than zero, not {config[key]!r}",
+            ("session", key),
         )
     return seconds
 
 
-def read_session_settings(config: Mapping[str, Any] | None) -> SessionSettings:
-    """The checked form of ``settings.session``; ``SessionSettingError`` for a mistake.
+def store_settings(config: Mapping[str, Any] | None) -> StoreSettings:
+    """Check ``settings.session`` as :func:`open_store` would, without opening anything.
 
-    ``config`` may be ``None`` or empty: the default is SQLite at ``.kdeps/sessions.db``
-    with a ttl of ``30m`` and a cleanup every ``5m``. Nothing is opened or connected.
+    ``kdeps-expr check`` and the loader call it, so a setting that ``run``, ``serve`` or
+    ``sessions`` would refuse is refused first, at its place in the file. Raises
+    :class:`~kdeps_expr.errors.SettingError` naming the key (``WorkflowError`` for a
+    ``settings.session`` that is not a map).
     """
     config = config or {}
     if not isinstance(config, Mapping):
-        raise SessionSettingError(f"settings.session must be a map, not {config!r}")
+        raise WorkflowError(f"settings.session must be a map, not {config!r}")
     kind = config.get("type", "sqlite")
     if not isinstance(kind, str) or kind not in _TYPE_KEYS:
-        choices = ", ".join(SESSION_TYPES[:-1]) + " or " + SESSION_TYPES[-1]
-        raise SessionSettingError(
-            f"settings.session.type: unknown store type {kind!r} (use {choices})", "type"
+        raise SettingError(
+            f"settings.session.type: unknown store type {kind!r} "
+            "(use sqlite, memory, redis or postgres)",
+            ("session", "type"),
         )
     allowed = _COMMON_KEYS + _TYPE_KEYS[kind]
     for key in config:
-        if key not in SESSION_KEYS:
-            known = ", ".join(SESSION_KEYS)
-            raise SessionSettingError(
-                f"settings.session: unknown key {key!r} (known keys: {known})", key, at_key=True
+        if key not in _ALL_KEYS:
+            known = ", ".join(_ALL_KEYS)
+            raise SettingError(
+                f"settings.session: unknown key {key!r} (known keys: {known})",
+                ("session", key),
+                on_key=True,
             )
         if key not in allowed:
-            raise SessionSettingError(
-                f"settings.session.{key} does not apply to type {kind}", key, at_key=True
+            raise SettingError(
+                f"settings.session.{key} does not apply to type {kind}",
+                ("session", key),
+                on_key=True,
             )
     ttl = _duration(config, "ttl", DEFAULT_TTL)
     interval = _duration(config, "cleanupInterval", DEFAULT_CLEANUP_INTERVAL)
-    settings = SessionSettings(kind, ttl, interval)
-    if kind == "sqlite":
-        return SessionSettings(kind, ttl, interval, path=_text(config, "path", DEFAULT_SQLITE_PATH))
     if kind == "redis":
+        url = _text(config, "url")
+        try:
+            check_redis_url(url)
+        except StoreError as exc:
+            raise SettingError(f"settings.session.url: {exc.message}", ("session", "url")) from exc
+        try:
+            check_redis_ttl(ttl)
+        except StoreError as exc:
+            raise SettingError(f"settings.session.ttl: {exc.message}", ("session", "ttl")) from exc
         prefix = _text(config, "keyPrefix", DEFAULT_KEY_PREFIX)
-        return SessionSettings(kind, ttl, interval, url=_text(config, "url"), key_prefix=prefix)
+        return StoreSettings(kind, ttl, interval, url=url, key_prefix=prefix)
     if kind == "postgres":
         url = _text(config, "url")
         schema = _text(config, "schema") if "schema" in config else None
@@ -130,9 +129,13 @@ def read_session_settings(config: Mapping[str, Any] | None) -> SessionSettings:
         try:
             locate(url, schema=schema, table=table)
         except LocationError as exc:
-            raise SessionSettingError(f"settings.session.{exc.key}: {exc.reason}", exc.key) from exc
-        return SessionSettings(kind, ttl, interval, url=url, schema=schema, table=table)
-    return settings
+            raise SettingError(
+                f"settings.session.{exc.key}: {exc.reason}", ("session", exc.key)
+            ) from exc
+        return StoreSettings(kind, ttl, interval, url=url, schema=schema, table=table)
+    if kind == "sqlite":
+        return StoreSettings(kind, ttl, interval, path=_text(config, "path", DEFAULT_SQLITE_PATH))
+    return StoreSettings(kind, ttl, interval)
 
 
 def open_store(
@@ -146,10 +149,13 @@ def open_store(
 
     With ``must_exist`` a SQLite file or PostgreSQL table that is not there is an error
     instead of a new store (``kdeps-expr sessions`` inspects stores; it never makes one).
-    Raises ``WorkflowError`` for a bad setting (see :func:`read_session_settings`) and
-    ``StoreError`` when the store itself cannot be opened.
+
+    ``config`` may be ``None`` or empty: the default is SQLite at ``.kdeps/sessions.db``
+    with a ttl of ``30m`` and a cleanup every ``5m``. Raises ``WorkflowError`` for a bad
+    setting (:func:`store_settings`) and ``StoreError`` when the store itself cannot be
+    opened.
     """
-    settings = read_session_settings(config)
+    settings = store_settings(config)
     ttl, interval = settings.ttl, settings.cleanup_interval
     if settings.kind == "memory":
         return MemoryStore(ttl, clock, cleanup_interval=interval)
