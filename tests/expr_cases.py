@@ -39,6 +39,7 @@ def make_context() -> Context:
             "skipped": "query shadow",
             "both": "query loses",
             "language": "",
+            "qty": "7",
         },
         body={
             "q": "body hidden",

@@ -145,8 +145,12 @@ def test_nil_in_list_is_membership(engine: Engine) -> None:
     assert engine.evaluate("'' in [nil]") is True
 
 
-def test_map_literal_repeated_key_keeps_last_value(engine: Engine) -> None:
-    assert engine.evaluate("{a: 1, b: 2, a: 3}") == {"a": 3, "b": 2}
+def test_map_literal_repeated_key_is_an_error_naming_it(engine: Engine) -> None:
+    with pytest.raises(ExprSyntaxError) as caught:
+        engine.compile("{a: 1, b: 2, 'a': 3}")
+    assert str(caught.value) == (
+        "map literal repeats the key 'a' (1:14)\n | {a: 1, b: 2, 'a': 3}\n | .............^"
+    )
 
 
 def test_whitespace_and_newlines_are_free(engine: Engine) -> None:

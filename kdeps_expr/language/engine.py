@@ -49,9 +49,8 @@ class Expression:
     """
 
     __slots__ = (
+        "_compiler",
         "_countdown",
-        "_functions",
-        "_limits",
         "_run",
         "constant",
         "end",
@@ -75,8 +74,7 @@ class Expression:
         self.end = end
         self._run = compiler.compile(node)
         self.constant = compiler.is_constant(self._run)
-        self._functions = compiler.functions
-        self._limits = compiler.limits
+        self._compiler: Compiler | None = compiler  # until promotion, which builds on it
         self._countdown = hot_after
 
     @property
@@ -88,17 +86,24 @@ class Expression:
         self._countdown -= 1
         if self._countdown < 0 and self._promote():
             return self(context)  # the generated __call__
+        ctx = context if context is not None else Context()
+        ctx.spent = 0  # the budget is per evaluation (SPEC §9)
         try:
-            return self._run(context if context is not None else Context())
+            return self._run(ctx)
         except Exception as exc:
             self._failed(exc)
 
     def _promote(self) -> bool:
-        """Swap in generated code; on any failure keep the closures for good. True if swapped."""
+        """Swap in generated code; on any failure keep the closures for good. True if swapped.
+
+        The code is generated from the compilation the closures came from, so nothing the
+        compiler folded (or failed to fold, such as a regular expression that timed out) is
+        computed again."""
         self._countdown = _NEVER
+        compiler, self._compiler = self._compiler, None
+        if compiler is None:  # another thread is promoting it
+            return False
         try:
-            compiler = Compiler(self._functions, self._limits, self.source)
-            compiler.compile(self.node)
             members = {"__slots__": (), "__call__": generate(self.node, compiler)}
             hot = type("Expression", (Expression,), members)
         except Exception:

@@ -171,10 +171,24 @@ def _specialize_get(args: tuple[Any, ...]) -> Callable[[Context], Any] | None:
     return None
 
 
+def _element(container: Any, key: Any) -> Any:
+    """expr-lang's ``get(list or map, key)``: the item or entry, nil when there is none."""
+    if type(container) is list and type(key) is int and not -len(container) <= key < len(container):
+        return None
+    return v.index(container, key)
+
+
 @builtin("get", pass_context=True, specialize=_specialize_get)
 def get(ctx: Context, key: Any, source: Any = _MISSING, default: Any = _MISSING) -> Any:
-    """``get(key)``, ``get(key, source)``, ``get(key, default)``, ``get(key, source, default)``."""
+    """``get(key)``, ``get(key, source)``, ``get(key, default)``, ``get(key, source, default)``;
+    and expr-lang's ``get(list or map, key)``."""
     if type(key) is not str:
+        if (
+            source is not _MISSING
+            and default is _MISSING
+            and (key is None or type(key) in (list, dict))
+        ):
+            return _element(key, source)
         key = key_arg("get", key)
     if source is _MISSING:
         return _search(key, ctx)
