@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from expr_cases import FUNCTIONS, SCOPE_READS, SESSION_ID, assert_same, make_context
+from expr_cases import FUNCTIONS, SCOPE_READS, SESSION_ID, STDLIB, assert_same, make_context
 
 from kdeps_expr import (
     Context,
@@ -42,7 +42,7 @@ def test_every_builtin_of_the_spec_exists(engine: Engine) -> None:
     assert missing == []
 
 
-@pytest.mark.parametrize(("source", "expected"), FUNCTIONS)
+@pytest.mark.parametrize(("source", "expected"), FUNCTIONS + STDLIB)
 def test_builtin(engine: Engine, source: str, expected: Any) -> None:
     assert_same(engine.evaluate(source, make_context()), expected)
 

@@ -20,7 +20,7 @@ from . import values as v
 from .codegen import generate
 from .compiler import Compiler, check_size
 from .context import Context
-from .functions import BUILTINS, Function, closest
+from .functions import BUILTINS, OBJECTS, Function, closest
 from .limits import Limits
 from .parser import parse
 
@@ -248,12 +248,14 @@ class Engine:
         return self._compile_cached(source, start, len(source) if end is None else end)
 
     def _compile(self, source: str, start: int, end: int) -> Expression:
+        return self._build(source, self._parse(source, start, end), start, end)
+
+    def _parse(self, source: str, start: int, end: int) -> n.Node:
         check_size(source, self.limits, start, end)
         try:
-            node = parse(source, start, end)
+            return parse(source, start, end)
         except ExprSyntaxError as exc:
             raise exc.locate(source, exc.offset or 0) from None
-        return self._build(source, node, start, end)
 
     def _build(self, source: str, node: n.Node, start: int, end: int) -> Expression:
         compiler = Compiler(self.functions, self.limits, source)
@@ -278,16 +280,28 @@ class Engine:
         return self._template_cached(text, templates.check_delimiters(chosen))
 
     def _compile_template(self, text: str, delimiters: tuple[str, ...]) -> Template:
-        cut = templates.split(text, delimiters)
+        limits = self.limits
+        if len(text) > limits.max_template:
+            raise LimitError(
+                f"template too long: {len(text):,} characters "
+                f"(the limit is {limits.max_template:,})"
+            )
+        cut = templates.split(text, delimiters, limits.max_blocks)
         single = cut.single_block(text)
         if single is not None:
-            expression = self.compile(text, single.inner_start, single.inner_end)
-            return Template(text, (expression,), True, self.limits.max_size)
+            expression = self._compile_block(text, single)
+            return Template(text, (expression,), True, limits.max_size)
         parts = tuple(
-            part if isinstance(part, str) else self.compile(text, part.inner_start, part.inner_end)
+            part if isinstance(part, str) else self._compile_block(text, part)
             for part in cut.parts
         )
-        return Template(text, parts, False, self.limits.max_size)
+        return Template(text, parts, False, limits.max_size)
+
+    def _compile_block(self, text: str, block: templates.Block) -> Expression:
+        """The expression of one block, KDeps' ``{{q}}`` shorthand read as ``get('q')``."""
+        start, end = block.inner_start, block.inner_end
+        node = templates.shorthand(self._parse(text, start, end), OBJECTS)
+        return self._build(text, node, start, end)
 
     def render(self, text: str, context: Context | None = None) -> Any:
         """Compile (cached) and render a template."""

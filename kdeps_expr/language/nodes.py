@@ -149,7 +149,8 @@ class DynamicMap(Node):
     def __str__(self) -> str:
         pairs = []
         for key, value in zip(self.keys, self.values, strict=True):
-            written = str(key) if isinstance(key, Literal) else f"({key})"
+            literal = isinstance(key, Literal) and type(key.value) is str
+            written = str(key) if literal else f"({key})"
             pairs.append(f"{written}: {_item(value)}")
         return "{" + ", ".join(pairs) + "}"
 
