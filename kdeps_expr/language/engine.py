@@ -32,6 +32,9 @@ generated Python code (codegen.py). Promotion costs about 70-230 µs once and sa
 expression that keeps running: one that already ran this often in a served workflow
 usually does. 0 promotes at the first evaluation (the tests run both tiers that way)."""
 _NEVER = sys.maxsize
+Escape = Callable[[int, Any, str], str]
+"""``escape(position, value, text) -> text`` for :meth:`Template.render`: what a block
+inserts, given its index in ``Template.parts``, its value and its usual rendering."""
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)?\Z")
 
 
@@ -150,15 +153,21 @@ class Template:
         """The expressions of the template's blocks, in order."""
         return tuple(part for part in self.parts if isinstance(part, Expression))
 
-    def render(self, context: Context | None = None) -> Any:
-        """The template's value: native for a single block, else the rendered text."""
-        if self.native:
+    def render(self, context: Context | None = None, escape: Escape | None = None) -> Any:
+        """The template's value: native for a single block, else the rendered text.
+
+        With ``escape``, the text is always rendered, and each block's text is what
+        ``escape(position, value, text)`` returns: ``position`` indexes ``parts``, ``value``
+        is the block's value and ``text`` its usual rendering (an executor quotes values
+        this way for the language its text is written in, such as a shell script).
+        """
+        if self.native and escape is None:
             return self.parts[0](context)  # type: ignore[operator]
         context = context if context is not None else Context()
         limit = self._max_size
         pieces: list[str] = []
         size = 0
-        for part in self.parts:
+        for position, part in enumerate(self.parts):
             if type(part) is str:
                 text = part
             else:
@@ -169,6 +178,8 @@ class Template:
                     if kind is list or kind is dict
                     else v.render(value)
                 )
+                if escape is not None:
+                    text = escape(position, value, text)
             size += len(text)
             if size > limit:
                 raise LimitError(f"rendered text too large: over {limit:,} characters")
@@ -292,8 +303,7 @@ class Engine:
             expression = self._compile_block(text, single)
             return Template(text, (expression,), True, limits.max_size)
         parts = tuple(
-            part if isinstance(part, str) else self._compile_block(text, part)
-            for part in cut.parts
+            part if isinstance(part, str) else self._compile_block(text, part) for part in cut.parts
         )
         return Template(text, parts, False, limits.max_size)
 
