@@ -126,6 +126,7 @@ class CallCompiler(CompilerBase):
         check = None if function.builtin else check_result
         context_first = function.pass_context
         budget = self.limits.max_size if function.allocates else 0
+        self.charges = self.charges or function.allocates
 
         def run(ctx: Context) -> Any:
             values = [arg(ctx) for arg in args]

@@ -27,7 +27,7 @@ from ..errors import EvaluationError, ExprError
 from . import nodes as n
 from . import values as v
 from .calls import catches_everything
-from .compile_base import Closure, check_result, function_failed, located, spend
+from .compile_base import Closure, check_result, function_failed, located, over_budget, spend
 from .compiler import Compiler
 from .context import Context
 
@@ -40,6 +40,7 @@ _HELPERS: dict[str, Any] = {
     "type": type,
     "int": int,
     "float": float,
+    "len": len,
     "str": str,
     "dict": dict,
     "Exception": Exception,
@@ -54,6 +55,7 @@ _HELPERS: dict[str, Any] = {
     "_index": v.index,
     "_slice_of": v.slice_of,
     "_spend": spend,
+    "_over_budget": over_budget,
     "_SCALARS": frozenset(type(value) for value in (None, True, 0, 0.0, "")),
     "_SMALL": _SMALL,
 }
@@ -84,8 +86,10 @@ def write(node: n.Node, compiler: Compiler) -> tuple[str, dict[str, Any]]:
     generator.definitions.append(
         "def __call__(self, context=None):\n"
         "    ctx = context if context is not None else _Context()\n"
-        "    ctx.spent = 0\n"
-        "    try:\n" + "".join(line + "\n" for line in lines) + f"        return {result}\n"
+        + ("    ctx.spent = 0\n" if compiler.charges else "")
+        + "    try:\n"
+        + "".join(line + "\n" for line in lines)
+        + f"        return {result}\n"
         "    except Exception as _e:\n"
         "        self._failed(_e)\n"
     )
@@ -323,14 +327,20 @@ class _Generator:
         """``left op right`` in plain Python when every check holds, else the value operator
         of values.py (which the checks make sure agrees with Python on their types)."""
         result = self.temporary(boolean=node.op in _ORDER)
+        python = f"{left} {_PYTHON[node.op]} {right}"
         block.line(f"if {' and '.join(checks)}:")
-        block.inner().line(f"{result} = {left} {_PYTHON[node.op]} {right}")
-        block.line("else:")
+        block.inner().line(f"{result} = {python}")
         if node.op in _ARITHMETIC:  # + charges what it builds
             apply = self.value(self.compiler.contextual(node.op))
             call = f"{apply}(ctx, {left}, {right})"
+            # two floats: Python's own arithmetic, unless the result is not finite
+            block.line(f"elif type({left}) is float and type({right}) is float:")
+            block.inner().line(f"{result} = {python}")
+            block.inner().line(f"if {result} - {result} != 0.0:")
+            self.guarded(block.inner().inner(), [f"{result} = {call}"], node.pos)
         else:
             call = f"{self.value(self.compiler.operation(node.op))}({left}, {right})"
+        block.line("else:")
         self.guarded(block.inner(), [f"{result} = {call}"], node.pos)
         return result
 
@@ -394,8 +404,10 @@ class _Generator:
         name = self.value(function.name)
         if not function.builtin:
             statements.append(f"_check_result({name}, {result})")
-        if function.allocates:
-            statements.append(self.spent(result))
+        if function.allocates:  # its result is a list, string or map: charge its size inline
+            limit = self.value(self.compiler.limits.max_size)
+            statements.append(f"ctx.spent += len({result})")
+            statements.append(f"if ctx.spent > {limit}: raise _over_budget({limit})")
         self.guarded(block, statements, node.pos, name if everything else None)
         return result
 

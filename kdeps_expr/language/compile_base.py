@@ -40,6 +40,14 @@ def located(exc: EvaluationError, source: str, pos: int) -> EvaluationError:
     return exc
 
 
+def over_budget(limit: int) -> LimitError:
+    """The error of an evaluation that built more than its budget."""
+    return LimitError(
+        f"expression built too much: over {limit:,} items and characters in one evaluation "
+        "(max_size)"
+    )
+
+
 def spend(ctx: Context, value: Any, limit: int) -> Any:
     """``value``, after charging the list, string or map it is to this evaluation's budget
     (SPEC §9: an evaluation builds at most ``limit`` items and characters in all)."""
@@ -47,10 +55,7 @@ def spend(ctx: Context, value: Any, limit: int) -> Any:
     if kind is list or kind is str or kind is dict:
         spent = ctx.spent + len(value)
         if spent > limit:
-            raise LimitError(
-                f"expression built too much: over {limit:,} items and characters in one "
-                "evaluation (max_size)"
-            )
+            raise over_budget(limit)
         ctx.spent = spent
     return value
 
@@ -103,6 +108,9 @@ class CompilerBase:
         self._constants: dict[Closure, Any] = {}
         self._failed: set[Closure] = set()
         self._folding: Context | None = None
+        self.charges = False
+        """True once a node that charges the evaluation's budget was compiled: the
+        generated code then resets the budget when it starts."""
 
     def _compile(self, node: n.Node, in_predicate: str) -> Closure:
         """The closure for ``node``; ``in_predicate`` names the innermost predicate function

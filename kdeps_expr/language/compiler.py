@@ -210,11 +210,15 @@ class Compiler(OperatorCompiler, CallCompiler):
             )
         if isinstance(node, n.Element):
             return lambda ctx: ctx.element
-        name, source, pos = node.name, self.source, node.pos
+        name, source, pos, limit = node.name, self.source, node.pos, self.limits.max_size
+        self.charges = True
 
         def run(ctx: Context) -> Any:
+            element = ctx.element
+            if type(element) is dict:
+                return element.get(name)
             try:
-                return v.member(ctx.element, name)
+                return spend(ctx, v.member(element, name), limit)  # a projection builds a list
             except EvaluationError as exc:
                 raise located(exc, source, pos) from None
 
@@ -241,6 +245,7 @@ class Compiler(OperatorCompiler, CallCompiler):
     def _member(self, node: n.Member, in_predicate: str) -> Closure:
         target = self._compile(node.target, in_predicate)
         name, source, pos, limit = node.name, self.source, node.pos, self.limits.max_size
+        self.charges = True
 
         def run(ctx: Context) -> Any:
             value = target(ctx)
@@ -272,6 +277,7 @@ class Compiler(OperatorCompiler, CallCompiler):
         lower = none if node.lower is None else self._compile(node.lower, in_predicate)
         upper = none if node.upper is None else self._compile(node.upper, in_predicate)
         source, pos, limit = self.source, node.pos, self.limits.max_size
+        self.charges = True
 
         def run(ctx: Context) -> Any:
             try:

@@ -182,6 +182,8 @@ class OperatorCompiler(CompilerBase):
         or string that ``+`` builds is charged to the evaluation's budget."""
         fast, source = _INTEGER_FAST[op], self.source
         apply = self.contextual(op)
+        if op == "+" and type(constant) not in (int, float):
+            self.charges = True  # it may build a list or a string
         if type(constant) is int:
 
             def run_constant(ctx: Context) -> Any:
@@ -276,6 +278,7 @@ class OperatorCompiler(CompilerBase):
         left = self._compile(node.left, in_predicate)
         right = self._compile(node.right, in_predicate)
         source, pos, limit = self.source, node.pos, self.limits.max_size
+        self.charges = True
 
         def run(ctx: Context) -> list[int]:
             start, stop = left(ctx), right(ctx)

@@ -378,7 +378,11 @@ def _project(items: list[Any], name: str, done: dict[int, list[Any]]) -> list[An
     result = done.get(id(items))
     if result is None:
         result = done[id(items)] = [
-            _project(item, name, done) if type(item) is list else member(item, name)
+            item.get(name)
+            if type(item) is dict
+            else _project(item, name, done)
+            if type(item) is list
+            else member(item, name)
             for item in items
         ]
     return result

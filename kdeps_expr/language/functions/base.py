@@ -223,6 +223,38 @@ def shown(text: str, width: int = 40) -> str:
     return repr(text if len(text) <= width else text[:width] + "…")
 
 
+class _Call:
+    """The bookkeeping of one predicate call: the deadline it shares with the calls nested in
+    it, and the element, position and accumulator of the call around it, put back at the end.
+
+    The outermost predicate call sets the deadline, so ``count(xs, count(ys, …) > 0)`` over
+    long lists ends in a clear error, not hours later.
+    """
+
+    __slots__ = ("ctx", "deadline", "function", "limits", "outermost", "saved")
+
+    def __init__(self, ctx: Context, function: str, limits: Limits, accumulator: Any) -> None:
+        self.ctx, self.function, self.limits = ctx, function, limits
+        self.outermost = not ctx.deadline
+        if self.outermost:
+            ctx.deadline = time.monotonic() + limits.predicate_timeout
+        self.deadline = ctx.deadline
+        self.saved = ctx.element, ctx.position, ctx.accumulator
+        ctx.accumulator = accumulator
+
+    def expired(self) -> LimitError:
+        return LimitError(
+            f"{self.function}() took longer than {self.limits.predicate_timeout} s "
+            "(predicate_timeout)"
+        )
+
+    def close(self) -> None:
+        ctx = self.ctx
+        ctx.element, ctx.position, ctx.accumulator = self.saved
+        if self.outermost:
+            ctx.deadline = 0.0
+
+
 def each(
     ctx: Context,
     function: str,
@@ -230,36 +262,59 @@ def each(
     predicate: Predicate,
     limits: Limits,
     *,
-    start: int = 0,
     backwards: bool = False,
-    accumulator: Any = None,
 ) -> Iterator[tuple[Any, Any]]:
-    """``(item, predicate result)`` for each item (from position ``start``, or last to
-    first), with ``#`` bound to the item, ``#index`` to its position and ``#acc`` to
-    ``accumulator`` (which ``reduce`` moves on between items).
-
-    The outermost predicate call sets a deadline that every call nested in it shares, so
-    ``count(xs, count(ys, …) > 0)`` over long lists ends in a clear error, not hours later.
-    """
+    """``(item, predicate result)`` for each item, first to last (or last to first), with
+    ``#`` bound to the item and ``#index`` to its position: for the predicates that stop at
+    the first match (``any``, ``find``, …). :func:`results` serves those that see every item."""
     values = as_list(function, items)
-    outermost = not ctx.deadline
-    if outermost:
-        ctx.deadline = time.monotonic() + limits.predicate_timeout
-    saved = ctx.element, ctx.position, ctx.accumulator
-    ctx.accumulator = accumulator
-    positions = range(len(values) - 1, start - 1, -1) if backwards else range(start, len(values))
+    call = _Call(ctx, function, limits, None)
+    deadline, clock = call.deadline, time.monotonic
+    if backwards:
+        indexed: Iterator[tuple[int, Any]] = zip(
+            range(len(values) - 1, -1, -1), values[::-1], strict=True
+        )
+    else:
+        indexed = enumerate(values)
     try:
-        for position in positions:
-            item = values[position]
+        for position, item in indexed:
             ctx.element = item
             ctx.position = position
             yield item, predicate(ctx)
-            if time.monotonic() > ctx.deadline:
-                raise LimitError(
-                    f"{function}() took longer than {limits.predicate_timeout} s "
-                    "(predicate_timeout)"
-                )
+            if clock() > deadline:
+                raise call.expired()
     finally:
-        ctx.element, ctx.position, ctx.accumulator = saved
-        if outermost:
-            ctx.deadline = 0.0
+        call.close()
+
+
+def results(
+    ctx: Context,
+    function: str,
+    values: list[Any],
+    predicate: Predicate,
+    limits: Limits,
+    *,
+    start: int = 0,
+    accumulator: Any = None,
+    fold: bool = False,
+) -> list[Any]:
+    """The predicate's result for each item from position ``start``, as :func:`each` binds
+    them; with ``fold``, ``#acc`` is ``accumulator`` and then each result in turn
+    (``reduce``). One loop without a generator: the hot path of ``filter`` and ``map``."""
+    call = _Call(ctx, function, limits, accumulator)
+    deadline, clock = call.deadline, time.monotonic
+    found: list[Any] = []
+    append = found.append
+    try:
+        for position, item in enumerate(values[start:] if start else values, start):
+            ctx.element = item
+            ctx.position = position
+            result = predicate(ctx)
+            if fold:
+                ctx.accumulator = result
+            append(result)
+            if clock() > deadline:
+                raise call.expired()
+    finally:
+        call.close()
+    return found

@@ -12,7 +12,7 @@ from ...errors import EvaluationError
 from .. import values as v
 from ..context import Context
 from ..limits import Limits
-from .base import Predicate, as_list, as_number, builtin, each, need
+from .base import Predicate, as_list, as_number, builtin, need, results
 
 
 def _numbers(function: str, items: list[Any]) -> list[Any]:
@@ -26,12 +26,10 @@ def _numbers(function: str, items: list[Any]) -> list[Any]:
 @builtin("sum", pass_context=True, predicate=True)
 def sum_(ctx: Context, items: Any, predicate: Predicate | None = None, *, limits: Limits) -> Any:
     """The sum of a list of numbers (or of ``predicate`` over it); nil items are skipped."""
-    if predicate is None:
-        numbers = _numbers("sum", as_list("sum", items))
-    else:
-        numbers = _numbers(
-            "sum", [result for _, result in each(ctx, "sum", items, predicate, limits)]
-        )
+    values = as_list("sum", items)
+    if predicate is not None:
+        values = results(ctx, "sum", values, predicate, limits)
+    numbers = _numbers("sum", values)
     total = sum(numbers)
     return v.checked_int(total) if type(total) is int else v.checked_float(total)
 

@@ -15,20 +15,22 @@ from ...errors import EvaluationError
 from .. import values as v
 from ..context import Context
 from ..limits import Limits
-from .base import Predicate, as_list, builtin, each, map_key
+from .base import Predicate, as_list, builtin, each, map_key, results
 from .containers import descending, in_order
 
 
 @builtin("filter", pass_context=True, predicate=True, allocates=True)
 def filter_(ctx: Context, items: Any, predicate: Predicate, *, limits: Limits) -> list[Any]:
     """The items for which the predicate is true."""
-    return [item for item, keep in each(ctx, "filter", items, predicate, limits) if keep]
+    values = as_list("filter", items)
+    kept = results(ctx, "filter", values, predicate, limits)
+    return [item for item, keep in zip(values, kept, strict=True) if keep]
 
 
 @builtin("map", pass_context=True, predicate=True, allocates=True)
 def map_(ctx: Context, items: Any, predicate: Predicate, *, limits: Limits) -> list[Any]:
     """The predicate's value for each item."""
-    return [result for _, result in each(ctx, "map", items, predicate, limits)]
+    return results(ctx, "map", as_list("map", items), predicate, limits)
 
 
 @builtin("any", pass_context=True, predicate=True)
@@ -52,15 +54,17 @@ def none_(ctx: Context, items: Any, predicate: Predicate, *, limits: Limits) -> 
 @builtin("one", pass_context=True, predicate=True)
 def one(ctx: Context, items: Any, predicate: Predicate, *, limits: Limits) -> bool:
     """True when the predicate holds for exactly one item."""
-    return sum(1 for _, hit in each(ctx, "one", items, predicate, limits) if v.truthy(hit)) == 1
+    hits = results(ctx, "one", as_list("one", items), predicate, limits)
+    return sum(1 for hit in hits if hit) == 1
 
 
 @builtin("count", pass_context=True, predicate=True)
 def count(ctx: Context, items: Any, predicate: Predicate | None = None, *, limits: Limits) -> int:
     """How many items the predicate holds for; without one, how many items are truthy."""
-    if predicate is None:
-        return sum(1 for item in as_list("count", items) if v.truthy(item))
-    return sum(1 for _, result in each(ctx, "count", items, predicate, limits) if v.truthy(result))
+    values = as_list("count", items)
+    if predicate is not None:
+        values = results(ctx, "count", values, predicate, limits)
+    return sum(1 for value in values if value)
 
 
 @builtin("find", pass_context=True, predicate=True)
@@ -100,8 +104,9 @@ def group_by(
 ) -> dict[str, list[Any]]:
     """The items grouped by the predicate's value, in order. Map keys are text (SPEC §1), so
     a key is the value as ``string()`` renders it: ``groupBy(xs, .age)`` has keys ``'30'``."""
+    values = as_list("groupBy", items)
     groups: dict[str, list[Any]] = {}
-    for item, key in each(ctx, "groupBy", items, predicate, limits):
+    for item, key in zip(values, results(ctx, "groupBy", values, predicate, limits), strict=True):
         groups.setdefault(map_key("groupBy", key), []).append(item)
     return groups
 
@@ -113,9 +118,9 @@ def sort_by(
     """The items sorted (stably) by the predicate's value: numbers or strings, ``'asc'`` or
     ``'desc'``."""
     reverse = descending("sortBy", order)
-    keyed = [(key, item) for item, key in each(ctx, "sortBy", items, predicate, limits)]
-    order_of = in_order("sortBy", [key for key, _ in keyed], reverse)
-    return [keyed[position][1] for position in order_of]
+    values = as_list("sortBy", items)
+    keys = results(ctx, "sortBy", values, predicate, limits)
+    return [values[position] for position in in_order("sortBy", keys, reverse)]
 
 
 _FIRST: Any = object()
@@ -133,8 +138,7 @@ def reduce(
         if not values:
             raise EvaluationError("reduce() of an empty list needs an initial value")
         initial, start = values[0], 1
-    steps = each(ctx, "reduce", values, predicate, limits, start=start, accumulator=initial)
-    result = initial
-    for _, result in steps:
-        ctx.accumulator = result
-    return result
+    steps = results(
+        ctx, "reduce", values, predicate, limits, start=start, accumulator=initial, fold=True
+    )
+    return steps[-1] if steps else initial
