@@ -3,6 +3,7 @@ what the page shows (standard output, then standard error)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shlex
 from pathlib import Path
@@ -43,9 +44,7 @@ def test_example_prints_what_the_page_shows(
     command: str, expected: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("API_KEY", raising=False)
-    try:
+    with contextlib.suppress(SystemExit):
         main(shlex.split(command)[1:])
-    except SystemExit:
-        pass
     out, err = capsys.readouterr()
     assert (out + err).rstrip("\n") == expected
