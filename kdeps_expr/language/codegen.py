@@ -43,6 +43,7 @@ _HELPERS: dict[str, Any] = {
     "len": len,
     "str": str,
     "dict": dict,
+    "list": list,
     "Exception": Exception,
     "_Context": Context,
     "_EvaluationError": EvaluationError,
@@ -52,6 +53,7 @@ _HELPERS: dict[str, Any] = {
     "_check_result": check_result,
     "_equal": v.equal,
     "_member": v.member,
+    "_project": v.project,
     "_index": v.index,
     "_slice_of": v.slice_of,
     "_spend": spend,
@@ -374,10 +376,18 @@ class _Generator:
     def member(self, target: str, name: str, pos: int, block: _Block) -> str:
         result = self.temporary()
         key = self.value(name)
+        limit = self.value(self.compiler.limits.max_size)
         block.line(f"if type({target}) is dict:")
         block.inner().line(f"{result} = {target}.get({key})")
-        block.line("else:")
-        self.guarded(block.inner(), [f"{result} = {self.spent(f'_member({target}, {key})')}"], pos)
+        block.line(f"elif type({target}) is list:")  # a projection, charged
+        statements = [
+            f"{result} = _project({target}, {key})",
+            f"ctx.spent += len({result})",
+            f"if ctx.spent > {limit}: raise _over_budget({limit})",
+        ]
+        self.guarded(block.inner(), statements, pos)
+        block.line("else:")  # nil, or an error
+        self.guarded(block.inner(), [f"{result} = _member({target}, {key})"], pos)
         return result
 
     def call(self, node: n.Call | n.MethodCall, block: _Block) -> str:

@@ -220,9 +220,28 @@ class _Tables:
 _TABLES = _Tables(_LARK)
 
 
+_UNIT_CHAINS: dict[tuple[int, int, str], int] = {}
+"""``(state on top, state below it, lookahead)`` -> the state the chain of unit reductions
+that starts there ends in (``?sum: product`` and the like pass their child through, so a
+chain depends on nothing else). Filled as parses meet them; finite, as the tables are."""
+
+
+def _unit_chain(below: int, rule: str, kind: str) -> int:
+    """The state after reducing the unit ``rule`` over ``below`` and every unit reduction
+    that follows it for the lookahead ``kind``."""
+    actions = _TABLES.actions
+    goto = actions[below][rule]
+    while True:
+        assert type(goto) is int  # after a reduction the table always shifts the rule
+        action = actions[goto].get(kind)
+        if type(action) is not tuple or action[2] is not None or goto == _TABLES.end:
+            return goto
+        goto = actions[below][action[1]]
+
+
 def _drive(text: str, start: int, end: int) -> n.Node:
     """Run the LALR tables over the tokens of ``text[start:end]``."""
-    actions, accept = _TABLES.actions, _TABLES.end
+    actions, accept, chains = _TABLES.actions, _TABLES.end, _UNIT_CHAINS
     states = [_TABLES.start]
     values: list[Any] = []
     last = Token("$END", "", end, end_pos=end)
@@ -238,16 +257,25 @@ def _drive(text: str, start: int, end: int) -> n.Node:
                 values.append(token)
                 break
             size, rule, callback = action  # type: ignore[misc]
-            if callback is None:
-                states.pop()
-            else:
-                children = values[-size:] if size else []
-                del values[len(values) - size :]
-                del states[len(states) - size :]
-                values.append(callback(children))
-            state = actions[states[-1]][rule]
-            assert type(state) is int  # after a reduction the table always shifts the rule
-            states.append(state)
+            if callback is None:  # unit reductions: the whole chain in one step
+                key = (states[-1], states[-2], kind)
+                state = chains.get(key, -1)
+                if state < 0:
+                    state = chains[key] = _unit_chain(states[-2], rule, kind)
+                states[-1] = state
+                if state == accept and kind == "$END":
+                    node = values[-1]
+                    assert isinstance(node, n.Node)
+                    return node
+                continue
+            children = values[-size:] if size else []
+            del values[len(values) - size :]
+            del states[len(states) - size :]
+            values.append(callback(children))
+            goto = actions[states[-1]][rule]
+            assert type(goto) is int  # after a reduction the table always shifts the rule
+            states.append(goto)
+            state = goto
             if state == accept and kind == "$END":
                 node = values[-1]
                 assert isinstance(node, n.Node)

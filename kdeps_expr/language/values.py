@@ -368,8 +368,16 @@ def member(value: Any, name: str) -> Any:
     if value is None:
         return None
     if kind is list:
-        return _project(value, name, {})
+        return project(value, name)
     raise EvaluationError(f"cannot read member {name!r} of {type_name(value)}")
+
+
+def project(items: list[Any], name: str) -> list[Any]:
+    """``items.name``: each item's member (SPEC §2 projection)."""
+    try:  # a list of maps, the common case: only a map has .get among the value types
+        return [item.get(name) for item in items]
+    except AttributeError:
+        return _project(items, name, {})
 
 
 def _project(items: list[Any], name: str, done: dict[int, list[Any]]) -> list[Any]:

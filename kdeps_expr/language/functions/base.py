@@ -223,36 +223,10 @@ def shown(text: str, width: int = 40) -> str:
     return repr(text if len(text) <= width else text[:width] + "…")
 
 
-class _Call:
-    """The bookkeeping of one predicate call: the deadline it shares with the calls nested in
-    it, and the element, position and accumulator of the call around it, put back at the end.
-
-    The outermost predicate call sets the deadline, so ``count(xs, count(ys, …) > 0)`` over
-    long lists ends in a clear error, not hours later.
-    """
-
-    __slots__ = ("ctx", "deadline", "function", "limits", "outermost", "saved")
-
-    def __init__(self, ctx: Context, function: str, limits: Limits, accumulator: Any) -> None:
-        self.ctx, self.function, self.limits = ctx, function, limits
-        self.outermost = not ctx.deadline
-        if self.outermost:
-            ctx.deadline = time.monotonic() + limits.predicate_timeout
-        self.deadline = ctx.deadline
-        self.saved = ctx.element, ctx.position, ctx.accumulator
-        ctx.accumulator = accumulator
-
-    def expired(self) -> LimitError:
-        return LimitError(
-            f"{self.function}() took longer than {self.limits.predicate_timeout} s "
-            "(predicate_timeout)"
-        )
-
-    def close(self) -> None:
-        ctx = self.ctx
-        ctx.element, ctx.position, ctx.accumulator = self.saved
-        if self.outermost:
-            ctx.deadline = 0.0
+def _expired(function: str, limits: Limits) -> LimitError:
+    return LimitError(
+        f"{function}() took longer than {limits.predicate_timeout} s (predicate_timeout)"
+    )
 
 
 def each(
@@ -266,10 +240,17 @@ def each(
 ) -> Iterator[tuple[Any, Any]]:
     """``(item, predicate result)`` for each item, first to last (or last to first), with
     ``#`` bound to the item and ``#index`` to its position: for the predicates that stop at
-    the first match (``any``, ``find``, …). :func:`results` serves those that see every item."""
+    the first match (``any``, ``find``, …). :func:`results` serves those that see every item.
+
+    The outermost predicate call sets a deadline that every call nested in it shares, so
+    ``count(xs, count(ys, …) > 0)`` over long lists ends in a clear error, not hours later.
+    """
     values = as_list(function, items)
-    call = _Call(ctx, function, limits, None)
-    deadline, clock = call.deadline, time.monotonic
+    outermost = not ctx.deadline
+    if outermost:
+        ctx.deadline = time.monotonic() + limits.predicate_timeout
+    deadline, clock = ctx.deadline, time.monotonic
+    saved = ctx.element, ctx.position
     if backwards:
         indexed: Iterator[tuple[int, Any]] = zip(
             range(len(values) - 1, -1, -1), values[::-1], strict=True
@@ -282,9 +263,11 @@ def each(
             ctx.position = position
             yield item, predicate(ctx)
             if clock() > deadline:
-                raise call.expired()
+                raise _expired(function, limits)
     finally:
-        call.close()
+        ctx.element, ctx.position = saved
+        if outermost:
+            ctx.deadline = 0.0
 
 
 def results(
@@ -298,11 +281,16 @@ def results(
     accumulator: Any = None,
     fold: bool = False,
 ) -> list[Any]:
-    """The predicate's result for each item from position ``start``, as :func:`each` binds
-    them; with ``fold``, ``#acc`` is ``accumulator`` and then each result in turn
-    (``reduce``). One loop without a generator: the hot path of ``filter`` and ``map``."""
-    call = _Call(ctx, function, limits, accumulator)
-    deadline, clock = call.deadline, time.monotonic
+    """The predicate's result for each item from position ``start``, bound as :func:`each`
+    binds them (under the same deadline); with ``fold``, ``#acc`` is ``accumulator`` and
+    then each result in turn (``reduce``). One loop without a generator: the hot path of
+    ``filter`` and ``map``."""
+    outermost = not ctx.deadline
+    if outermost:
+        ctx.deadline = time.monotonic() + limits.predicate_timeout
+    deadline, clock = ctx.deadline, time.monotonic
+    saved = ctx.element, ctx.position, ctx.accumulator
+    ctx.accumulator = accumulator
     found: list[Any] = []
     append = found.append
     try:
@@ -314,7 +302,9 @@ def results(
                 ctx.accumulator = result
             append(result)
             if clock() > deadline:
-                raise call.expired()
+                raise _expired(function, limits)
     finally:
-        call.close()
+        ctx.element, ctx.position, ctx.accumulator = saved
+        if outermost:
+            ctx.deadline = 0.0
     return found

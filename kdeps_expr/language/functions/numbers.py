@@ -14,8 +14,13 @@ from ..context import Context
 from ..limits import Limits
 from .base import Predicate, as_list, as_number, builtin, need, results
 
+_NUMBERS = frozenset({int, float})
+
 
 def _numbers(function: str, items: list[Any]) -> list[Any]:
+    """The numbers of ``items``, nil items skipped; anything else is an error."""
+    if _NUMBERS.issuperset(map(type, items)):
+        return items
     present = [item for item in items if item is not None]
     for item in present:
         if not v.is_number(item):
@@ -26,12 +31,13 @@ def _numbers(function: str, items: list[Any]) -> list[Any]:
 @builtin("sum", pass_context=True, predicate=True)
 def sum_(ctx: Context, items: Any, predicate: Predicate | None = None, *, limits: Limits) -> Any:
     """The sum of a list of numbers (or of ``predicate`` over it); nil items are skipped."""
-    values = as_list("sum", items)
+    values = items if type(items) is list else as_list("sum", items)
     if predicate is not None:
         values = results(ctx, "sum", values, predicate, limits)
-    numbers = _numbers("sum", values)
-    total = sum(numbers)
-    return v.checked_int(total) if type(total) is int else v.checked_float(total)
+    total = sum(values if _NUMBERS.issuperset(map(type, values)) else _numbers("sum", values))
+    if type(total) is float:
+        return total if total - total == 0.0 else v.checked_float(total)  # inf - inf is nan
+    return v.checked_int(total)
 
 
 def _flat(function: str, args: tuple[Any, ...]) -> list[Any]:

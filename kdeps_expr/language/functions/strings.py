@@ -15,18 +15,22 @@ from .base import as_list, as_text, bounded, builtin, need
 @builtin("lower", allocates=True)
 def lower(text: Any, *, limits: Limits) -> str:
     """The string in lower case (which can be longer: ``lower('İ')`` has two characters)."""
-    return bounded(as_text("lower", text).lower(), limits)
+    result = (text if type(text) is str else as_text("lower", text)).lower()
+    return result if len(result) <= limits.max_size else bounded(result, limits)
 
 
 @builtin("upper", allocates=True)
 def upper(text: Any, *, limits: Limits) -> str:
     """The string in upper case (which can be longer: ``upper('ß')`` is ``'SS'``)."""
-    return bounded(as_text("upper", text).upper(), limits)
+    result = (text if type(text) is str else as_text("upper", text)).upper()
+    return result if len(result) <= limits.max_size else bounded(result, limits)
 
 
 @builtin("trim")
 def trim(text: Any, chars: Any = None) -> str:
     """The string without leading and trailing white space (or ``chars``)."""
+    if type(text) is str and chars is None:
+        return text.strip()
     return as_text("trim", text).strip(None if chars is None else as_text("trim", chars))
 
 
@@ -124,6 +128,8 @@ def replace(text: Any, old: Any, new: Any, count: Any = -1, *, limits: Limits) -
     subject = as_text("replace", text)
     before, after = as_text("replace", old), as_text("replace", new)
     limit = _count("replace", count)
+    if before and len(after) <= len(before):  # it cannot grow
+        return subject.replace(before, after, limit)
     hits = subject.count(before) if before else len(subject) + 1
     if limit >= 0:
         hits = min(hits, limit)
