@@ -167,6 +167,9 @@ def test_tiers_agree_on_every_table_row(source: str, expected: Any) -> None:
         "get('list')?.[get('one')]",
         "get('items').price[get('one'):]",
         "''  matches '(?R)' || get('s')",
+        "get('half') + 0.25 - get('half') * 2.0",
+        "get('half') * 1e308 * 10.0",
+        "get('half') * 2",
     ],
 )
 def test_tiers_agree_on_hot_paths_and_their_fallbacks(source: str) -> None:

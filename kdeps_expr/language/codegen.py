@@ -333,13 +333,13 @@ class _Generator:
         block.line(f"if {' and '.join(checks)}:")
         block.inner().line(f"{result} = {python}")
         if node.op in _ARITHMETIC:  # + charges what it builds
-            apply = self.value(self.compiler.contextual(node.op))
-            call = f"{apply}(ctx, {left}, {right})"
-            # two floats: Python's own arithmetic, unless the result is not finite
-            block.line(f"elif type({left}) is float and type({right}) is float:")
-            block.inner().line(f"{result} = {python}")
-            block.inner().line(f"if {result} - {result} != 0.0:")
-            self.guarded(block.inner().inner(), [f"{result} = {call}"], node.pos)
+            call = f"{self.value(self.compiler.contextual(node.op))}(ctx, {left}, {right})"
+            if type(self.known(node.right)) is not int:
+                # two floats: Python's own arithmetic, unless the result is not finite
+                block.line(f"elif type({left}) is float and type({right}) is float:")
+                block.inner().line(f"{result} = {python}")
+                block.inner().line(f"if {result} - {result} != 0.0:")
+                self.guarded(block.inner().inner(), [f"{result} = {call}"], node.pos)
         else:
             call = f"{self.value(self.compiler.operation(node.op))}({left}, {right})"
         block.line("else:")

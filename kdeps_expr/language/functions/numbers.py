@@ -34,7 +34,12 @@ def sum_(ctx: Context, items: Any, predicate: Predicate | None = None, *, limits
     values = items if type(items) is list else as_list("sum", items)
     if predicate is not None:
         values = results(ctx, "sum", values, predicate, limits)
-    total = sum(values if _NUMBERS.issuperset(map(type, values)) else _numbers("sum", values))
+    for item in values:
+        kind = type(item)
+        if kind is not float and kind is not int:
+            values = _numbers("sum", values)  # skips nil, refuses what is not a number
+            break
+    total = sum(values)
     if type(total) is float:
         return total if total - total == 0.0 else v.checked_float(total)  # inf - inf is nan
     return v.checked_int(total)
