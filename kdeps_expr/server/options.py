@@ -1,4 +1,6 @@
-"""The server's options, read from ``settings.apiServer`` (host, port, limits, cookie, logging)."""
+"""The server's options, read from ``settings.apiServer`` (host, port, limits, cookie, logging,
+CORS). ``hostIp`` and ``portNum`` may also sit directly under ``settings`` (older KDeps);
+the loader folds them into ``apiServer`` (``apiServer``'s own win)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import WorkflowError
+from .cors import CorsOptions, cors_options
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
@@ -26,6 +29,7 @@ class ServerOptions:
     worker_threads: int = DEFAULT_WORKER_THREADS
     debug: bool = False
     access_log: bool = False
+    cors: CorsOptions | None = None
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], session_ttl: float) -> ServerOptions:
@@ -49,6 +53,7 @@ class ServerOptions:
             worker_threads=_positive_int(api, "workerThreads", DEFAULT_WORKER_THREADS),
             debug=_flag(api, "debug"),
             access_log=_flag(api, "accessLog"),
+            cors=cors_options(api),
         )
 
 
