@@ -14,7 +14,7 @@ from ..context import Context, UploadedFile
 from ..limits import MAX_SIZE
 from . import uploads
 from .base import builtin, closest, kdeps_object, key_arg, need
-from .iteration import ITEM_FIELDS, item_field
+from .iteration import ITEM_FIELDS, item_field, item_outputs
 
 _MISSING: Any = object()
 
@@ -112,8 +112,8 @@ def _item_source(ctx: Context, key: str) -> Any:
 def _item_values(ctx: Context, key: str) -> Any:
     """``get(actionId, 'itemvalues')``: the per-item outputs of an ``items`` resource (its
     output, SPEC §10); missing when it has not run or its output is not a list."""
-    found = ctx.outputs.get(key, _MISSING)
-    return found if isinstance(found, list) else _MISSING
+    found = item_outputs(ctx, key)
+    return _MISSING if found is None else found
 
 
 def _upload(read: Callable[[UploadedFile], Any]) -> Callable[[Context, str], Any]:
