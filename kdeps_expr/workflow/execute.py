@@ -230,6 +230,7 @@ class ResourceRunner:
         output = None
         if resource.action is not None:
             output = self._action(resource.action, context, trace)
+            context.outputs[resource.action_id] = output  # for after: and apiResponse, as KDeps
         self._blocks(resource.after, context, trace)
         api = resource.api_response
         if api is None:

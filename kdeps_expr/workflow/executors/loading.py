@@ -80,11 +80,14 @@ def _check_url(node: Node, text: str, where: str, reader: FieldReader) -> None:
         reader.error(node.error(exc.message))
 
 
-def _check_pool(node: Node, where: str, reader: FieldReader) -> None:
-    try:
-        pool_of(node.to_python(), where)
-    except WorkflowError as exc:
-        reader.error(node.error(exc.message))
+def _check_pool(node: YamlMapping, where: str, reader: FieldReader) -> None:
+    """Each pool setting on its own, its error at its value (the schema has checked the
+    keys and the durations; an error both find is reported once)."""
+    for key, (_, value) in node.entries.items():
+        try:
+            pool_of({key: value.to_python()}, where)
+        except WorkflowError as exc:
+            reader.error(value.error(exc.message))
 
 
 class _Block:
@@ -136,7 +139,8 @@ def _items(value: Value | None) -> dict[str, Value]:
 def _exec(block: _Block) -> None:
     written = block.node.get("command")
     if written is None or (isinstance(written, Scalar) and not str(written.value or "").strip()):
-        block.error(block.node, "exec needs a command (a shell script, or a program with args)")
+        message = "exec needs a command (a shell script, or a program with args)"
+        block.error(written or block.node, message)
         return
     command = block.literal("command")
     args = block.fields.get("args")
@@ -184,7 +188,7 @@ def _sql(block: _Block) -> None:
     fields = block.fields
     if "query" not in fields and "queries" not in fields:
         block.error(block.node, "sql needs a query, or queries")
-    block.warn_ignored("query", "queries", ": the queries run, in one transaction")
+    block.warn_ignored("query", "queries", " (its statements run, in one transaction)")
     block.warn_ignored("params", "queries", " (each of queries has its own params)")
     if "query" in fields:
         fields["query"] = block.scripted(fields["query"], QueryTemplate)
