@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from kdeps_expr import Context, Engine
-from kdeps_expr.actions.accessors import ACCESSORS, accessor_functions
+from kdeps_expr.actions.accessors import ACCESSORS, accessor_functions, with_accessors
 
 OUTPUTS: dict[str, Any] = {
     "http": {
@@ -76,3 +76,14 @@ def test_registered_accessors_read_outputs_by_action_id() -> None:
 )
 def test_llm_response_reads_a_chat_output_as_kdeps_does(output: Any, expected: Any) -> None:
     assert ACCESSORS["llm.response"](output) == expected
+
+
+def test_with_accessors_keeps_the_engine_and_its_functions() -> None:
+    engine = Engine(delimiters=("<<",), hot_after=0)
+    engine.register("len", lambda value: "mine")
+    engine.register("double", lambda value: value * 2)
+    known = with_accessors(engine)
+    assert known is not engine
+    assert (known.delimiters, known.limits, known.hot_after) == (("<<",), engine.limits, 0)
+    assert known.evaluate("[len('ab'), double(2), exec.exitCode('x')]") == ["mine", 4, 0]
+    assert with_accessors(known) is known

@@ -233,6 +233,22 @@ def test_python_output_args_and_template_values(tmp_path: Path, store: SessionSt
     }
 
 
+def test_python_script_file_runs_in_the_workflow_folder(
+    tmp_path: Path, store: SessionStore
+) -> None:
+    (tmp_path / "scripts").mkdir()
+    job = "import json, os, sys\nprint(json.dumps([os.getcwd(), sys.argv[1:]]))\n"
+    (tmp_path / "scripts" / "job.py").write_text(job)
+    resources = """\
+    actionId: main
+    python:
+      scriptFile: scripts/job.py
+      args: ["{{ get('a') }}", 2]
+    """
+    answer = data(run(tmp_path, resources, store, query={"a": "x y"}))
+    assert answer == [str(tmp_path.resolve()), ["x y", "2"]]
+
+
 def test_sql_binds_request_values_on_sqlite(tmp_path: Path, store: SessionStore) -> None:
     resources = """\
     actionId: save
