@@ -38,8 +38,7 @@ def register(commands: Subcommands) -> None:
         "--template",
         choices=list(TEMPLATES),
         default="api",
-        help="; ".join(f"{name}: {what}" for name, what in TEMPLATES.items())
-        + " (default: api)",
+        help="; ".join(f"{name}: {what}" for name, what in TEMPLATES.items()) + " (default: api)",
     )
     parser.set_defaults(handler=_cmd_new)
 
