@@ -22,7 +22,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 from _server import ROOT, Server, workflow_copy
 from test_cors_browser import CHROMIUM, CHROMIUM_ARGS, _browser_or_skip
 
