@@ -8,7 +8,15 @@ from typing import Any
 from ..language.context import Context
 from ..language.engine import Engine
 from ..sessions import SessionState
-from .common import Command, Subcommands, add_request_options, json_pairs, print_json, request_from
+from .common import (
+    Command,
+    Subcommands,
+    add_request_options,
+    add_state_options,
+    json_pairs,
+    print_json,
+    request_from,
+)
 
 
 def _add_evaluation(
@@ -21,12 +29,7 @@ def _add_evaluation(
     parser = commands.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
     parser.add_argument(subject.lower(), metavar=subject)
     add_request_options(parser)
-    parser.add_argument(
-        "--session", action="append", default=[], metavar="KEY=JSON", help="a session value"
-    )
-    parser.add_argument(
-        "--memory", action="append", default=[], metavar="KEY=JSON", help="a request memory value"
-    )
+    add_state_options(parser)
     parser.add_argument(
         "--state",
         action="store_true",

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ExprError
-from . import check, evaluate, graph, new, playground, run, schema, serve, sessions
+from . import check, evaluate, graph, new, playground, repl, run, schema, serve, sessions
 from .common import Command, UsageError
 
 
@@ -25,7 +25,18 @@ def _parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (evaluate, check, schema, run, sessions, serve, graph, new, playground):
+    for command in (
+        evaluate,
+        check,
+        schema,
+        run,
+        sessions,
+        serve,
+        graph,
+        new,
+        playground,
+        repl,
+    ):
         command.register(commands)
     return parser
 
