@@ -20,14 +20,6 @@ def _label(node: Node) -> str:
     return f'(["{text}"])' if node.kind == "route" else f'["{text}"]'
 
 
-def _style(node: Node) -> str:
-    if node.kind == "route":
-        return "route"
-    if not node.runs:
-        return "notrun"
-    return "target" if node.target else "resource"
-
-
 def to_mermaid(graph: Graph) -> str:
     """``flowchart TD`` text: routes (rounded) serve resources, resources require others."""
     lines = ["flowchart TD"]
@@ -35,7 +27,7 @@ def to_mermaid(graph: Graph) -> str:
     lines.extend(f"  {edge.source} -->|{edge.label}| {edge.target}" for edge in graph.edges)
     lines.extend(f"  {style}" for style in STYLES)
     for style in ("route", "resource", "target", "notrun"):
-        members = [node.id for node in graph.nodes if _style(node) == style]
+        members = [node.id for node in graph.nodes if node.style == style]
         if members:
             lines.append(f"  class {','.join(members)} {style}")
     return "\n".join(lines) + "\n"

@@ -27,6 +27,15 @@ class Node:
     target: bool = False
     """True for the workflow's ``targetActionId``."""
 
+    @property
+    def style(self) -> str:
+        """How a drawing shows it: ``route``, ``notrun`` (501), ``target`` or ``resource``."""
+        if self.kind == "route":
+            return "route"
+        if not self.runs:
+            return "notrun"
+        return "target" if self.target else "resource"
+
 
 @dataclass(frozen=True, slots=True)
 class Edge:

@@ -18,20 +18,12 @@ LEGEND = "route ─serves→ resource ─requires→ resource (runs first); red 
 _LEGEND_HEIGHT = 24
 
 
-def _style(node: Node) -> str:
-    if node.kind == "route":
-        return "route"
-    if not node.runs:
-        return "notrun"
-    return "target" if node.target else "resource"
-
-
 def _number(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
 def _node(node: Node, box: Box) -> list[str]:
-    style = _style(node)
+    style = node.style
     left = box.x - box.width / 2
     dash = ' stroke-dasharray="5 3"' if style == "notrun" else ""
     radius = box.height / 2 if style == "route" else 6
