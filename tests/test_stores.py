@@ -461,7 +461,7 @@ class TestOpenStore:
             pytest.param(
                 {"tll": "5m"},
                 "settings.session: unknown key 'tll' (known keys: type, path, url, ttl, "
-                "cleanupInterval, keyPrefix)",
+                "cleanupInterval, keyPrefix, renewOn, cookieName)",
                 id="unknown-key",
             ),
             pytest.param(

@@ -1,19 +1,23 @@
 """Open a session store from a workflow's ``settings.session`` mapping or from a store URL.
 
 The keys of ``settings.session`` are those of SPEC §8 (``type``, ``path``, ``url``,
-``ttl``, ``cleanupInterval``) plus ``keyPrefix`` for Redis. A key that is unknown, or
-that does not belong to the chosen type (a ``path`` for Redis, a ``url`` for SQLite), is
-an error rather than something silently ignored.
+``ttl``, ``cleanupInterval``) plus ``keyPrefix`` for Redis, and the two of SPEC §7 that
+the runner and the server read (``renewOn``: :func:`renew_keys`; ``cookieName``:
+:func:`cookie_name`). A key that is unknown, or that does not belong to the chosen type (a
+``path`` for Redis, a ``url`` for SQLite), is an error rather than something silently
+ignored.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..durations import parse_duration
+from ..durations import setting_duration
 from ..errors import StoreError, WorkflowError
 from .base import DEFAULT_CLEANUP_INTERVAL, DEFAULT_TTL, Clock, SessionStore
 from .memory import MemoryStore
@@ -21,10 +25,13 @@ from .redis import DEFAULT_KEY_PREFIX, RedisStore, redacted
 from .sqlite import SqliteStore
 
 DEFAULT_SQLITE_PATH = ".kdeps/sessions.db"
+DEFAULT_COOKIE_NAME = "kdeps_session_id"
 
-_COMMON_KEYS = ("type", "ttl", "cleanupInterval")
+_COMMON_KEYS = ("type", "ttl", "cleanupInterval", "renewOn", "cookieName")
 _TYPE_KEYS = {"sqlite": ("path",), "memory": (), "redis": ("url", "keyPrefix")}
-_ALL_KEYS = ("type", "path", "url", "ttl", "cleanupInterval", "keyPrefix")
+_ALL_KEYS = ("type", "path", "url", "ttl", "cleanupInterval", "keyPrefix", "renewOn", "cookieName")
+_COOKIE_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""RFC 6265 ``cookie-name``: an RFC 9110 ``token``."""
 
 
 def _text(config: Mapping[str, Any], key: str, default: str | None = None) -> str:
@@ -34,16 +41,27 @@ def _text(config: Mapping[str, Any], key: str, default: str | None = None) -> st
     return value
 
 
-def _duration(config: Mapping[str, Any], key: str, default: float) -> float:
-    if key not in config:
-        return default
-    try:
-        seconds = parse_duration(config[key])
-    except WorkflowError as exc:
-        raise WorkflowError(f"settings.session.{key}: {exc.message}") from exc
-    if seconds <= 0:
-        raise WorkflowError(f"settings.session.{key} must be longer than zero, not {config[key]!r}")
-    return seconds
+def renew_keys(config: Mapping[str, Any]) -> frozenset[str]:
+    """``settings.session.renewOn``: the session keys whose change renews the session id
+    (SPEC §7); a list of non-empty strings (one string stands for a list of one), empty by
+    default."""
+    keys = config.get("renewOn", [])
+    keys = [keys] if isinstance(keys, str) else keys
+    if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+        raise WorkflowError(f"settings.session.renewOn must be a list of key names, not {keys!r}")
+    return frozenset(keys)
+
+
+def cookie_name(config: Mapping[str, Any]) -> str:
+    """``settings.session.cookieName``: the session cookie's name (SPEC §7), an HTTP token;
+    default ``kdeps_session_id``."""
+    name = config.get("cookieName", DEFAULT_COOKIE_NAME)
+    if not isinstance(name, str) or not _COOKIE_NAME.fullmatch(name):
+        raise WorkflowError(
+            f"settings.session.cookieName must be a cookie name (letters, digits, "
+            f"!#$%&'*+.^_`|~-), not {name!r}"
+        )
+    return name
 
 
 def open_store(
@@ -77,8 +95,10 @@ def open_store(
             raise WorkflowError(f"settings.session: unknown key {key!r} (known keys: {known})")
         if key not in allowed:
             raise WorkflowError(f"settings.session.{key} does not apply to type {kind}")
-    ttl = _duration(config, "ttl", DEFAULT_TTL)
-    interval = _duration(config, "cleanupInterval", DEFAULT_CLEANUP_INTERVAL)
+    ttl = setting_duration(config, "ttl", "settings.session", DEFAULT_TTL)
+    interval = setting_duration(
+        config, "cleanupInterval", "settings.session", DEFAULT_CLEANUP_INTERVAL
+    )
     if kind == "memory":
         return MemoryStore(ttl, clock, cleanup_interval=interval)
     if kind == "redis":
@@ -93,7 +113,8 @@ def open_store(
 
 def open_store_url(url: str, clock: Clock = time.time, *, must_exist: bool = False) -> SessionStore:
     """The store at ``url``: ``sqlite:///abs/path.db``, ``sqlite:relative.db``, ``memory:``,
-    ``redis://host:port/db`` or ``rediss://…``; the ttl is the default ``30m``. With
+    ``redis://host:port/db`` or ``rediss://…`` (``?keyPrefix=app:`` names the key prefix,
+    as ``settings.session.keyPrefix`` does); the ttl is the default ``30m``. With
     ``must_exist`` a SQLite file that is not there is an error, as for :func:`open_store`.
 
     Raises ``StoreError`` for a URL of any other form.
@@ -106,7 +127,14 @@ def open_store_url(url: str, clock: Clock = time.time, *, must_exist: bool = Fal
     if url == "memory:":
         return MemoryStore(DEFAULT_TTL, clock)
     if url.startswith(("redis://", "rediss://")):
-        return RedisStore(url, DEFAULT_TTL, clock)
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        prefix = next((v for k, v in reversed(query) if k == "keyPrefix"), DEFAULT_KEY_PREFIX)
+        if not prefix:
+            raise StoreError(f"store URL {redacted(url)!r}: keyPrefix must not be empty")
+        rest = urlencode([(k, v) for k, v in query if k != "keyPrefix"])
+        url = urlunsplit(parts._replace(query=rest))
+        return RedisStore(url, DEFAULT_TTL, clock, key_prefix=prefix)
     raise StoreError(
         f"unsupported store URL {redacted(url)!r} (use sqlite:///abs/path.db, sqlite:relative.db, "
         "memory: or redis://host:port/db)"

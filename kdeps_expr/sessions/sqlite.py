@@ -8,16 +8,33 @@ ever held open while a request runs and two requests on different sessions only 
 for the microseconds SQLite's single writer needs; a writer that finds the file locked
 waits through SQLite's busy handler, up to ``BUSY_TIMEOUT``.
 
-Connections are pooled: a thread borrows one for a single statement and gives it back.
+Connections are pooled: a thread borrows one for a single statement and gives it back. A
+connection whose statement failed is closed instead of going back: SQLite opens a file it
+cannot write read-only and keeps it so, and a connection that met an I/O error may keep
+failing, so only fresh connections let the store recover once the file is writable again
+(SPEC §8), without a restart. :meth:`SqliteStore.check` writes to the file, so a store
+that is unwritable when a server starts stops it with one message.
+
+The file is watched: a borrow compares the file at ``path`` with the one the store opened
+(device and inode). When it was deleted or replaced under a running process, the store
+logs it, closes every connection to the old file, removes the old file's ``-wal`` and
+``-shm`` (SQLite would replay that journal onto the new file, which corrupts it), and
+opens the file now at ``path``, creating an empty store when there is none: it never
+writes on into a file that no other process, and no restart, will ever read. Several
+processes sharing one file should not have it replaced under them: each one notices, but
+one may remove the journal another has just begun.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import queue
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +48,8 @@ from .base import (
     Snapshot,
     conflict,
 )
+
+logger = logging.getLogger("kdeps_expr.sessions")
 
 BUSY_TIMEOUT = 10.0
 """Seconds a statement waits for another process's write lock before failing."""
@@ -47,6 +66,10 @@ BUILD_TABLE = """
     )
 """
 BUILD_INDEX = "CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions (expires_at)"
+JOURNAL_SUFFIXES = ("-wal", "-shm")
+"""The files SQLite keeps beside a database in WAL mode."""
+PROBE_WRITE = "DELETE FROM sessions WHERE id = ''"
+"""A write that changes nothing; SQLite refuses it when the file cannot be written."""
 LOAD = "SELECT data, version, expires_at FROM sessions WHERE id = :id AND expires_at > :now"
 CREATE = """
     INSERT INTO sessions (id, data, version, last_used, expires_at)
@@ -105,40 +128,97 @@ class SqliteStore(SessionStore):
         if must_exist and not self.path.is_file():
             raise StoreError(f"no session store at {self.path}: nothing has been stored there")
         self._pool: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
-        self._all: list[sqlite3.Connection] = []
+        self._open: set[sqlite3.Connection] = set()
+        """Every connection to the file now at ``path``, pooled or borrowed."""
+        self._lock = threading.RLock()
         self._closed = False
+        self._file: tuple[int, int] | None = None
+        self._build()
+
+    def _build(self) -> None:
+        """Create the folder, the file and its table (when missing); remember the file."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"session store {self.path}: {exc.strerror}") from exc
-        with self._connection() as connection:
+        with self._connection(watch=False) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute(BUILD_TABLE)
             connection.execute(BUILD_INDEX)
+        self._file = _identity(self.path)
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
             self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
         )
         connection.execute("PRAGMA synchronous=NORMAL")
-        self._all.append(connection)
+        with self._lock:
+            self._open.add(connection)
         return connection
 
+    def _drop(self, connection: sqlite3.Connection) -> None:
+        with self._lock:
+            self._open.discard(connection)
+        connection.close()
+
     @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
+    def _connection(self, *, watch: bool = True) -> Iterator[sqlite3.Connection]:
+        """Borrow a connection for one statement; a failed one is closed, not given back."""
         if self._closed:
             raise StoreError(f"session store {self.path} is closed")
         try:
+            if watch and _identity(self.path) != self._file:
+                self._reopen()
             try:
                 connection = self._pool.get_nowait()
             except queue.Empty:
                 connection = self._connect()
-            try:
-                yield connection
-            finally:
-                self._pool.put(connection)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"session store {self.path}: {exc}") from exc
+        try:
+            yield connection
+        except sqlite3.Error as exc:
+            self._drop(connection)
+            raise StoreError(f"session store {self.path}: {exc}") from exc
+        except BaseException:
+            self._give_back(connection)
+            raise
+        self._give_back(connection)
+
+    def _give_back(self, connection: sqlite3.Connection) -> None:
+        if connection in self._open:
+            self._pool.put(connection)
+        else:  # it belongs to a file the store has left
+            connection.close()
+
+    def _reopen(self) -> None:
+        """The file at ``path`` is not the one the store opened: say so, leave the old one."""
+        with self._lock:
+            found = _identity(self.path)
+            if found == self._file:
+                return  # another thread reopened it
+            if found is None:
+                logger.error(
+                    "session store %s was deleted while in use: its sessions are gone; "
+                    "a new, empty store is created there",
+                    self.path,
+                )
+            else:
+                logger.error(
+                    "session store %s was replaced by another file while in use; "
+                    "the old file's journal is removed and the new file is used",
+                    self.path,
+                )
+            self._open = set()  # borrowed ones are closed when they come back (_give_back)
+            while True:
+                try:
+                    self._pool.get_nowait().close()
+                except queue.Empty:
+                    break
+            for suffix in JOURNAL_SUFFIXES:
+                with suppress(FileNotFoundError):
+                    os.remove(f"{self.path}{suffix}")
+            self._build()
 
     def _write(self, sql: str, params: dict[str, Any]) -> tuple[list[Any], int]:
         """Run one write statement; its rows (all read, which commits) and its row count."""
@@ -203,8 +283,25 @@ class SqliteStore(SessionStore):
                 return
             after = (rows[-1][4], rows[-1][0])
 
+    def check(self) -> None:
+        """Write to the file: ``StoreError`` naming it when it cannot be written."""
+        try:
+            self._write(PROBE_WRITE, {})
+        except StoreError as exc:
+            raise StoreError(f"session store {self.path} is not writable: {exc.__cause__}") from exc
+
     def close(self) -> None:
         self._closed = True
-        for connection in self._all:
+        with self._lock:
+            connections, self._open = self._open, set()
+        for connection in connections:
             connection.close()
-        self._all.clear()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The device and inode of the file at ``path``; ``None`` when there is none."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino

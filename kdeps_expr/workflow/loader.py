@@ -35,6 +35,7 @@ from ..errors import ExprError, WorkflowError, WorkflowLoadError
 from ..language import values
 from ..language.engine import Engine
 from ..language.templates import DEFAULT_DELIMITERS
+from ..sessions import cookie_name, renew_keys
 from .model import (
     DEFAULT_PREFLIGHT_CODE,
     ApiResponse,
@@ -75,6 +76,8 @@ _API_SERVER_KEYS = frozenset(
         "portNum",
         "routes",
         "maxBodyBytes",
+        "maxHeaderBytes",
+        "requestTimeout",
         "cookieSecure",
         "workerThreads",
         "debug",
@@ -82,7 +85,9 @@ _API_SERVER_KEYS = frozenset(
     }
 )
 _ROUTE_KEYS = frozenset({"path", "methods", "actionId"})
-_SESSION_KEYS = frozenset({"type", "path", "url", "ttl", "cleanupInterval", "keyPrefix"})
+_SESSION_KEYS = frozenset(
+    {"type", "path", "url", "ttl", "cleanupInterval", "keyPrefix", "renewOn", "cookieName"}
+)
 _TEMPLATES_KEYS = frozenset({"delimiters"})
 _RESOURCE_KEYS = frozenset({"apiVersion", "kind", "metadata", "run"})
 _RESOURCE_METADATA_KEYS = frozenset(
@@ -415,6 +420,13 @@ class _Loader:
             self._text(session.get(key), f"settings.session.{key}")
         for key in ("ttl", "cleanupInterval"):
             self._duration(session.get(key), f"settings.session.{key}")
+        for key, read in (("renewOn", renew_keys), ("cookieName", cookie_name)):
+            node = session.get(key)
+            if node is not None:
+                try:
+                    read({key: node.to_python()})
+                except WorkflowError as exc:
+                    self._error(node.error(exc.message))
 
     def _templates(self, templates: YamlMapping) -> None:
         node = templates.get("delimiters")
