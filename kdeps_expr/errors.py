@@ -114,3 +114,16 @@ class StoreError(ExprError):
 
 class ConflictError(StoreError):
     """A session changed between its load and its save (optimistic concurrency)."""
+
+
+class ActionError(ExprError):
+    """A resource's primary action failed: a model, an HTTP API, a database, a process.
+
+    ``status`` is the HTTP status the request answers: 502 when the upstream failed or
+    answered badly, 504 when it timed out, 500 otherwise. The message names the resource
+    and what failed, and never holds a secret (an API key, a password in a URL).
+    """
+
+    def __init__(self, message: str, *, status: int = 502) -> None:
+        super().__init__(message)
+        self.status = status

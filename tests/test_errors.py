@@ -8,9 +8,14 @@ from expr_cases import make_context
 
 from kdeps_expr import Engine, EvaluationError, ExprError, ExprSyntaxError, LimitError
 
-SOURCES = "memory, session, output, query, body, param, header, info"
+SOURCES = (
+    "memory, session, output, query, body, param, header, info, data, loop, env, file, "
+    "filepath, filetype"
+)
 FIELDS = (
-    "sessionId, requestId, timestamp, method, path, ip, actionId, workflow.name, workflow.version"
+    "sessionId, requestId, timestamp, method, path, ip, actionId, workflow.name, "
+    "workflow.version, workflow.description, files, filenames, filetypes, filecount, "
+    "current, prev, next, index, count"
 )
 CONCAT = "(convert the number with string(x) to concatenate)"
 
@@ -293,7 +298,7 @@ def golden(message: str, line: str, column: int, row: int = 1) -> str:
             EvaluationError,
             golden(
                 "set(): unknown scope 'sesion' (did you mean 'session'?); "
-                "scopes are memory, session",
+                "scopes are memory, session, loop",
                 "set('k', 1, 'sesion')",
                 1,
             ),

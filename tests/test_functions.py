@@ -18,9 +18,14 @@ from kdeps_expr import (
     SessionState,
 )
 
-SOURCES = "memory, session, output, query, body, param, header, info"
+SOURCES = (
+    "memory, session, output, query, body, param, header, info, data, loop, env, file, "
+    "filepath, filetype"
+)
 INFO_FIELDS = (
-    "sessionId, requestId, timestamp, method, path, ip, actionId, workflow.name, workflow.version"
+    "sessionId, requestId, timestamp, method, path, ip, actionId, workflow.name, "
+    "workflow.version, workflow.description, files, filenames, filetypes, filecount, "
+    "current, prev, next, index, count"
 )
 SPEC_BUILTINS = [
     *("get", "set", "unset", "clear", "session", "info"),
@@ -100,23 +105,24 @@ def test_scope_read(engine: Engine, source: str, expected: Any) -> None:
         ),
         pytest.param(
             "set('k', 1, 'sesion')",
-            "set(): unknown scope 'sesion' (did you mean 'session'?); scopes are memory, session",
+            "set(): unknown scope 'sesion' (did you mean 'session'?); "
+            "scopes are memory, session, loop",
             id="set-unknown-scope",
         ),
         pytest.param(
             "set('k', 1, 'query')",
-            "set(): unknown scope 'query'; scopes are memory, session",
+            "set(): unknown scope 'query'; scopes are memory, session, loop",
             id="set-read-only-source",
         ),
         pytest.param(
             "unset('k', 'globals')",
-            "unset(): unknown scope 'globals'; scopes are memory, session",
+            "unset(): unknown scope 'globals'; scopes are memory, session, loop",
             id="unset-unknown-scope",
         ),
         pytest.param(
             "clear('sessions')",
             "clear(): unknown scope 'sessions' (did you mean 'session'?); "
-            "scopes are memory, session",
+            "scopes are memory, session, loop",
             id="clear-unknown-scope",
         ),
         pytest.param(
@@ -501,7 +507,8 @@ def test_user_function_may_raise_expression_errors(hot_after: int) -> None:
         pytest.param("1bad", id="digit"),
         pytest.param("a-b", id="dash"),
         pytest.param("", id="empty"),
-        pytest.param("a.b", id="dot"),
+        pytest.param("a.b.c", id="two-dots"),
+        pytest.param("a.", id="trailing-dot"),
         pytest.param("f()", id="parentheses"),
     ],
 )

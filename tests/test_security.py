@@ -287,7 +287,9 @@ def test_invalid_regex_is_an_evaluation_error(engine: Engine) -> None:
             "info('__class__')",
             EvaluationError,
             "unknown info field '__class__'; fields are sessionId, requestId, "
-            "timestamp, method, path, ip, actionId, workflow.name, workflow.version",
+            "timestamp, method, path, ip, actionId, workflow.name, workflow.version, "
+            "workflow.description, files, filenames, filetypes, filecount, current, prev, "
+            "next, index, count",
             id="info-dunder",
         ),
     ],

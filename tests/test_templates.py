@@ -221,3 +221,21 @@ def test_seed_templates(engine: Engine) -> None:
     assert engine.render("This is visit #{{ get('visits', 'session') }}.", context) == (
         "This is visit #2."
     )
+
+
+def test_render_with_escape_hands_each_block_its_position_value_and_text(engine: Engine) -> None:
+    seen: list[tuple[int, Any, str]] = []
+
+    def escape(position: int, value: Any, text: str) -> str:
+        seen.append((position, value, text))
+        return f"<{text}>"
+
+    template = engine.compile_template("a {{ [1, 2] }} b {{ nil }}{{ 2.0 }}")
+    assert template.render(Context(), escape=escape) == "a <[1,2]> b <><2>"
+    assert seen == [(1, [1, 2], "[1,2]"), (3, None, ""), (4, 2.0, "2")]
+
+
+def test_render_with_escape_renders_a_single_block_as_text(engine: Engine) -> None:
+    template = engine.compile_template("{{ [1] }}")
+    assert template.render(Context()) == [1]
+    assert template.render(Context(), escape=lambda _p, _v, text: text.upper() + "!") == "[1]!"

@@ -221,7 +221,7 @@ class _Generator:
                 result = self.temporary()
                 block.line(f"{result} = {{{', '.join(pairs)}}}")
                 return result
-            case n.Call():
+            case n.Call() | n.MethodCall():
                 return self.call(node, block)
         return self.closure(self.compiler.closures[id(node)], block)
 
@@ -353,9 +353,9 @@ class _Generator:
         self.guarded(block.inner(), [f"{result} = _member({target}, {key})"], pos)
         return result
 
-    def call(self, node: n.Call, block: _Block) -> str:
+    def call(self, node: n.Call | n.MethodCall, block: _Block) -> str:
         """A call shaped as the compiler shapes it, so the same exceptions are caught."""
-        function = self.compiler.functions[node.name]
+        function = self.compiler.function(node)
         predicate = function.predicate and len(node.args) > 1
         arguments = [
             self.predicate(arg) if predicate and i == 1 else self.node(arg, block)

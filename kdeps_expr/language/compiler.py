@@ -20,7 +20,8 @@ from ..errors import EvaluationError, ExprError, ExprSyntaxError, LimitError
 from . import nodes as n
 from . import values as v
 from .context import Context
-from .functions import Function, closest
+from .functions import OBJECTS, Function, closest
+from .functions.base import namespaces
 from .limits import Limits
 
 Closure = Callable[[Context], Any]
@@ -210,7 +211,7 @@ class Compiler:
                 return self._constant(node.value)
             case n.Binary():
                 return self._binary(node, in_predicate)
-            case n.Call():
+            case n.Call() | n.MethodCall():
                 return self._call(node, in_predicate)
             case n.Member():
                 return self._member(node, in_predicate)
@@ -229,7 +230,7 @@ class Compiler:
             case n.Element() | n.ElementMember():
                 return self._element(node, in_predicate)
             case n.Name():
-                raise self._error(f"unknown name {node.name}", node)
+                return self._name(node)
         raise self._error(f"cannot compile {type(node).__name__}", node)  # pragma: no cover
 
     # ---- operators ------------------------------------------------------------------------
@@ -503,18 +504,60 @@ class Compiler:
 
     # ---- calls ------------------------------------------------------------------------------
 
-    def _call(self, node: n.Call, in_predicate: bool) -> Closure:
-        function = self.functions.get(node.name)
+    def _name(self, node: n.Name) -> Closure:
+        """A bare name: one of KDeps' objects (``request``, ``input``, ``item``, ``loop``)."""
+        read = OBJECTS.get(node.name)
+        if read is None:
+            raise self._error(f"unknown name {node.name}", node)
+        return read
+
+    def function(self, node: n.Call | n.MethodCall) -> Function:
+        """The function ``node`` calls, with its argument count checked."""
+        name = node.name
+        if isinstance(node, n.MethodCall):
+            name = self._method_name(node)
+        function = self.functions.get(name)
         if function is None:
-            raise self._error(
-                f"unknown function {node.name}{closest(node.name, self.functions)}", node
-            )
+            raise self._error(f"unknown function {name}{closest(name, self.functions)}", node)
         count = len(node.args)
         if not function.accepts(count):
             plural = "" if function.arity().endswith(" 1") or function.arity() == "1" else "s"
             raise self._error(
-                f"{node.name}() takes {function.arity()} argument{plural}, got {count}", node
+                f"{name}() takes {function.arity()} argument{plural}, got {count}", node
             )
+        return function
+
+    def _method_name(self, node: n.MethodCall) -> str:
+        """``item.current`` for ``item.current()``; values have no methods (SPEC §1)."""
+        target = node.target
+        objects = namespaces(self.functions)
+        known = ", ".join(sorted(objects))
+        if not isinstance(target, n.Name):
+            raise self._error(
+                f"values have no methods: .{node.name}() is not supported "
+                f"(only KDeps' objects have methods: {known})",
+                node,
+            )
+        name = node.function
+        if name not in self.functions and target.name in objects:
+            prefix = f"{target.name}."
+            methods = sorted(f.removeprefix(prefix) for f in self.functions if f.startswith(prefix))
+            raise self._error(
+                f"{target.name} has no method {node.name}(){closest(node.name, methods)}; "
+                f"its methods are {', '.join(m + '()' for m in methods)}",
+                node,
+            )
+        if target.name not in objects:
+            raise self._error(
+                f"unknown method {name}(): values have no methods "
+                f"(only KDeps' objects have methods: {known})",
+                node,
+            )
+        return name
+
+    def _call(self, node: n.Call | n.MethodCall, in_predicate: bool) -> Closure:
+        function = self.function(node)
+        count = len(node.args)
         args = tuple(
             self._compile(arg, in_predicate or (function.predicate and i == 1))
             for i, arg in enumerate(node.args)

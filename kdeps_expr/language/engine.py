@@ -32,7 +32,10 @@ generated Python code (codegen.py). Promotion costs about 70-230 µs once and sa
 expression that keeps running: one that already ran this often in a served workflow
 usually does. 0 promotes at the first evaluation (the tests run both tiers that way)."""
 _NEVER = sys.maxsize
-_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
+Escape = Callable[[int, Any, str], str]
+"""``escape(position, value, text) -> text`` for :meth:`Template.render`: what a block
+inserts, given its index in ``Template.parts``, its value and its usual rendering."""
+_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)?\Z")
 
 
 class Expression:
@@ -145,15 +148,21 @@ class Template:
         """The expressions of the template's blocks, in order."""
         return tuple(part for part in self.parts if isinstance(part, Expression))
 
-    def render(self, context: Context | None = None) -> Any:
-        """The template's value: native for a single block, else the rendered text."""
-        if self.native:
+    def render(self, context: Context | None = None, escape: Escape | None = None) -> Any:
+        """The template's value: native for a single block, else the rendered text.
+
+        With ``escape``, the text is always rendered, and each block's text is what
+        ``escape(position, value, text)`` returns: ``position`` indexes ``parts``, ``value``
+        is the block's value and ``text`` its usual rendering (an executor quotes values
+        this way for the language its text is written in, such as a shell script).
+        """
+        if self.native and escape is None:
             return self.parts[0](context)  # type: ignore[operator]
         context = context if context is not None else Context()
         limit = self._max_size
         pieces: list[str] = []
         size = 0
-        for part in self.parts:
+        for position, part in enumerate(self.parts):
             if type(part) is str:
                 text = part
             else:
@@ -164,6 +173,8 @@ class Template:
                     if kind is list or kind is dict
                     else v.render(value)
                 )
+                if escape is not None:
+                    text = escape(position, value, text)
             size += len(text)
             if size > limit:
                 raise LimitError(f"rendered text too large: over {limit:,} characters")
@@ -220,7 +231,9 @@ class Engine:
     def register(
         self, name: str, function: Callable[..., Any] | Function, *, pass_context: bool = False
     ) -> None:
-        """Make ``function`` callable as ``name(…)``; it may replace a built-in.
+        """Make ``function`` callable as ``name(…)``; it may replace a built-in. A dotted
+        name (``http.responseHeader``) is called with the method syntax of KDeps' objects,
+        ``http.responseHeader('api', 'Content-Type')``.
 
         Its argument count comes from its signature. With ``pass_context`` it receives the
         request :class:`Context` first. It must return expression values (nil, bool, int,
@@ -301,7 +314,7 @@ class Engine:
             return ValueReading("text", text, warning=self._broken_call(text, exc))
         except LimitError:
             return ValueReading("text", text)
-        calls = [node for node in n.walk(node) if isinstance(node, n.Call)]
+        calls = [node for node in n.walk(node) if isinstance(node, n.Call | n.MethodCall)]
         if not calls:
             return ValueReading("text", text)
         try:
@@ -310,13 +323,16 @@ class Engine:
             return ValueReading("text", text, warning=self._near_miss(calls, exc))
         return ValueReading("expression", text, expression=expression)
 
-    def _near_miss(self, calls: list[n.Call], error: ExprError) -> str | None:
+    def _near_miss(self, calls: list[n.Call | n.MethodCall], error: ExprError) -> str | None:
         """A warning for text that calls a misspelt function (``lenn``) or a known one with
         the wrong number of arguments; ``Price (USD)`` calls nothing close and stays quiet."""
-        unknown = [call.name for call in calls if call.name not in self.functions]
+        names = [call.function if isinstance(call, n.MethodCall) else call.name for call in calls]
+        unknown = [name for name in names if name not in self.functions]
         misspelt = any(closest(name, self.functions) for name in unknown)
+        counts = [len(call.args) for call in calls]
         miscounted = not unknown and any(
-            not self.functions[call.name].accepts(len(call.args)) for call in calls
+            not self.functions[name].accepts(count)
+            for name, count in zip(names, counts, strict=True)
         )
         return f"read as text: {error.message}" if misspelt or miscounted else None
 

@@ -244,6 +244,29 @@ class Call(Node):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MethodCall(Node):
+    """``target.name(arg, …)``: a function of one of KDeps' objects (``item.current()``,
+    ``request.file('doc')``, ``exec.exitCode('build')``); values themselves have no methods."""
+
+    target: Node
+    name: str
+    args: tuple[Node, ...]
+
+    @property
+    def function(self) -> str:
+        """The name of the function it calls: ``item.current``; ``.name`` on a value."""
+        target = self.target
+        return f"{target.name}.{self.name}" if isinstance(target, Name) else f".{self.name}"
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.target, *self.args)
+
+    def __str__(self) -> str:
+        arguments = ", ".join(str(arg) for arg in self.args)
+        return f"{_wrap(self.target, POSTFIX)}.{self.name}({arguments})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Element(Node):
     """``#``: the element a predicate is looking at."""
 

@@ -236,6 +236,17 @@ class _Builder(Transformer[Token, n.Node]):
             pos=_span(name)[0],
         )
 
+    def method_call(self, children: list[Any]) -> n.Node:
+        target, _dot, name, _open, *args, close = children
+        return n.MethodCall(
+            target=target,
+            name=name.value,
+            args=tuple(args),
+            start=target.start,
+            end=_span(close)[1],
+            pos=_span(name)[0],
+        )
+
     def index(self, children: list[Any]) -> n.Node:
         target, bracket, index, close = children
         return n.Index(

@@ -98,7 +98,8 @@ def _check_get(call: _Call, stored: dict[str, _Call], computed_keys: bool) -> It
     second = call.literal(1)
     if key is None:
         return
-    if second is not None and second not in SOURCES:
+    if second is not None and second not in SOURCES and len(second) > 3:
+        # a short default ('en', 'fr') is a value, not a misspelt source ('env')
         close = difflib.get_close_matches(second, SOURCES, n=1, cutoff=0.75)
         if close:
             yield call.warn(

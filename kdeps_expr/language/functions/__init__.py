@@ -9,18 +9,22 @@ from __future__ import annotations
 from . import (  # noqa: F401  (each family registers its built-ins when imported)
     containers,
     conversions,
+    iteration,
+    kdeps,
     numbers,
     predicates,
+    request,
     scope,
     strings,
 )
-from .base import BUILTINS, Function, Predicate, closest
+from .base import BUILTINS, OBJECTS, Function, Predicate, closest
 from .scope import INFO_ALIASES, INFO_FIELDS, SCOPES, SOURCES
 
 __all__ = [
     "BUILTINS",
     "INFO_ALIASES",
     "INFO_FIELDS",
+    "OBJECTS",
     "SCOPES",
     "SOURCES",
     "Function",

@@ -1,5 +1,5 @@
-"""The :class:`Function` record, the ``BUILTINS`` table and the argument checks shared by
-the families.
+"""The :class:`Function` record, the ``BUILTINS`` and ``OBJECTS`` tables and the argument
+checks shared by the families.
 
 A :class:`Function` records how the compiler calls an implementation: whether it takes the
 request :class:`~kdeps_expr.language.context.Context` first (``pass_context``), whether its
@@ -8,6 +8,11 @@ whether it takes the Engine's :class:`Limits` (a keyword-only ``limits`` paramet
 whether calls with constant arguments can be folded at compile time (``pure``). User
 functions are registered the same way. Each family module registers its built-ins with
 :func:`builtin` when it is imported.
+
+A dotted name (``item.current``, ``request.file``, ``exec.exitCode``) is a function of one of
+KDeps' objects, called with the method syntax ``item.current()``: values have no methods
+(SPEC §1), so the syntax only ever reaches a function registered here under that name.
+:func:`kdeps_object` registers the objects whose bare name is a value (``request.method``).
 """
 
 from __future__ import annotations
@@ -112,6 +117,26 @@ def builtin(
         return impl
 
     return register
+
+
+OBJECTS: dict[str, Callable[[Context], Any]] = {}
+"""KDeps' read-only objects (SPEC §2): the bare names ``request``, ``input``, ``item`` and
+``loop``, each the function giving its value in a request :class:`Context`."""
+
+
+def kdeps_object(name: str) -> Callable[[Callable[[Context], Any]], Callable[[Context], Any]]:
+    """Register the bare name ``name`` as the object its decorated function computes."""
+
+    def register(read: Callable[[Context], Any]) -> Callable[[Context], Any]:
+        OBJECTS[name] = read
+        return read
+
+    return register
+
+
+def namespaces(functions: Any) -> set[str]:
+    """The objects that have methods among ``functions`` (``item`` for ``item.current``)."""
+    return {name.split(".", 1)[0] for name in functions if "." in name}
 
 
 def closest(name: str, candidates: Any) -> str:

@@ -1,20 +1,26 @@
 """Scope-aware built-ins (SPEC §3): ``get``, ``set``, ``unset``, ``clear``, ``session``,
-``info``."""
+``info``, and KDeps' ``input`` and ``output``."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from ...errors import EvaluationError
 from .. import values as v
-from ..context import Context
+from ..context import Context, UploadedFile
+from ..limits import MAX_SIZE
+from . import uploads
 from .base import builtin, closest, key_arg, need
+from .iteration import ITEM_FIELDS, item_field
 
-SOURCES = ("memory", "session", "output", "query", "body", "param", "header", "info")
-SCOPES = ("memory", "session")
 _MISSING: Any = object()
+
+
+def _item(field: str, ctx: Context) -> Any:
+    return item_field(ctx, field)
 
 
 _INFO: dict[str, Callable[[Context], Any]] = {
@@ -27,45 +33,102 @@ _INFO: dict[str, Callable[[Context], Any]] = {
     "actionId": lambda ctx: ctx.action_id,
     "workflow.name": lambda ctx: ctx.workflow.name,
     "workflow.version": lambda ctx: ctx.workflow.version,
+    "workflow.description": lambda ctx: ctx.workflow.description,
+    "files": lambda ctx: [upload.path for upload in ctx.request.files],
+    "filenames": lambda ctx: [upload.filename for upload in ctx.request.files],
+    "filetypes": lambda ctx: [upload.content_type for upload in ctx.request.files],
+    "filecount": lambda ctx: len(ctx.request.files),
+    **{field: partial(_item, field) for field in ITEM_FIELDS if field != "all"},
 }
-"""How ``info(field)`` reads each field from the request context."""
+"""How ``info(field)`` reads each field from the request context (the item fields are nil
+outside an ``items`` iteration)."""
 
 INFO_FIELDS = tuple(_INFO)
 INFO_ALIASES = {
     "session_id": "sessionId",
     "request_id": "requestId",
     "ID": "requestId",
+    "request.ID": "requestId",
+    "request.id": "requestId",
     "IP": "ip",
+    "clientIp": "ip",
+    "request.IP": "ip",
+    "request.method": "method",
+    "request.path": "path",
     "current_time": "timestamp",
+    "name": "workflow.name",
+    "version": "workflow.version",
+    "description": "workflow.description",
 }
+"""KDeps' spellings of the fields (SPEC §3)."""
 
 
-def _from(source: str, key: str, ctx: Context) -> Any:
-    """The value of ``key`` in one source, or ``_MISSING``."""
-    if source == "memory":
-        return ctx.memory.get(key, _MISSING)
-    if source == "session":
-        return ctx.session.data.get(key, _MISSING)
-    if source == "output":
-        return ctx.outputs.get(key, _MISSING)
-    if source == "query":
-        return ctx.request.query.get(key, _MISSING)
-    if source == "body":
-        body = ctx.request.body
-        return body.get(key, _MISSING) if type(body) is dict else _MISSING
-    if source == "param":
-        found = _from("query", key, ctx)
-        return _from("body", key, ctx) if found is _MISSING else found
-    if source == "header":
-        return ctx.request.headers.get(key.lower(), _MISSING)
+def _body(ctx: Context, key: str) -> Any:
+    body = ctx.request.body
+    return body.get(key, _MISSING) if type(body) is dict else _MISSING
+
+
+def _param(ctx: Context, key: str) -> Any:
+    found = ctx.request.query.get(key, _MISSING)
+    return _body(ctx, key) if found is _MISSING else found
+
+
+def _header(ctx: Context, key: str) -> Any:
+    return ctx.request.headers.get(key.lower(), _MISSING)
+
+
+def _loop(ctx: Context, key: str) -> Any:
+    return _MISSING if ctx.loop is None else ctx.loop.scope.get(key, _MISSING)
+
+
+def _info(ctx: Context, key: str) -> Any:
     field = _INFO.get(INFO_ALIASES.get(key, key))
     return _MISSING if field is None else field(ctx)
+
+
+def _upload(read: Callable[[UploadedFile], Any]) -> Callable[[Context, str], Any]:
+    def source(ctx: Context, key: str) -> Any:
+        upload = uploads.find(ctx, key)
+        return _MISSING if upload is None else read(upload)
+
+    return source
+
+
+_SOURCES: dict[str, Callable[[Context, str], Any]] = {
+    "memory": lambda ctx, key: ctx.memory.get(key, _MISSING),
+    "session": lambda ctx, key: ctx.session.data.get(key, _MISSING),
+    "output": lambda ctx, key: ctx.outputs.get(key, _MISSING),
+    "query": lambda ctx, key: ctx.request.query.get(key, _MISSING),
+    "body": _body,
+    "param": _param,
+    "header": _header,
+    "info": _info,
+    "data": _body,
+    "loop": _loop,
+    "env": lambda ctx, key: os.environ.get(key, _MISSING),
+    "file": _upload(lambda upload: uploads.content(upload, MAX_SIZE)),
+    "filepath": _upload(lambda upload: upload.path),
+    "filetype": _upload(lambda upload: upload.content_type),
+}
+"""How ``get(key, source)`` reads each source: the value, or ``_MISSING``. ``data`` is
+KDeps' name for the body, ``env`` the process environment; ``file``, ``filepath`` and
+``filetype`` read the file uploaded in the form field ``key`` (its text, where it was
+stored, its MIME type)."""
+
+SOURCES = tuple(_SOURCES)
+SCOPES = ("memory", "session", "loop")
+
+
+def lookup(ctx: Context, source: str, key: str) -> Any:
+    """``get(key, source)``: the value of ``key`` in one source, nil when it is missing."""
+    found = _SOURCES[source](ctx, key)
+    return None if found is _MISSING else found
 
 
 def _search(key: str, ctx: Context) -> Any:
     """SPEC §3's unqualified search: memory, outputs, query, body, headers; never the session.
 
-    Written out rather than looped over ``_from``, with ``in`` tests (cheaper than ``get``
+    Written out rather than looped over the sources, with ``in`` tests (cheaper than ``get``
     on a miss, and most sources miss): it is the hottest path of the language.
     """
     if key in ctx.action_ids:
@@ -116,15 +179,14 @@ def get(ctx: Context, key: Any, source: Any = _MISSING, default: Any = _MISSING)
     if source is _MISSING:
         return _search(key, ctx)
     if default is not _MISSING:
-        if source not in SOURCES:
+        if type(source) is not str or source not in _SOURCES:
             raise EvaluationError(
                 f"unknown get source {v.render(source)!r}{closest(str(source), SOURCES)}; "
                 f"sources are {', '.join(SOURCES)}"
             )
-        return _or_default(_from(source, key, ctx), default)
-    if type(source) is str and source in SOURCES:
-        found = _from(source, key, ctx)
-        return None if found is _MISSING else found
+        return _or_default(_SOURCES[source](ctx, key), default)
+    if type(source) is str and source in _SOURCES:
+        return lookup(ctx, source, key)
     return _or_default(_search(key, ctx), source)
 
 
@@ -137,36 +199,53 @@ def _scope(function: str, scope: Any) -> str:
     return str(scope)
 
 
+def _store(ctx: Context, function: str, scope: Any) -> dict[str, Any] | None:
+    """The mapping ``scope`` names: request memory, the running loop's scope, or ``None``
+    for the session (written through :class:`SessionState`, which tracks its changes)."""
+    scope = _scope(function, scope)
+    if scope == "memory":
+        return ctx.memory
+    if scope == "loop":
+        if ctx.loop is None:
+            raise EvaluationError(f"{function}(): the 'loop' scope exists only inside a loop")
+        return ctx.loop.scope
+    return None
+
+
 @builtin("set", pass_context=True)
 def set_(ctx: Context, key: Any, value: Any, scope: Any = "memory") -> Any:
-    """Store ``value`` under ``key`` in request memory or the session; returns ``value``."""
+    """Store ``value`` under ``key`` in request memory, the session or the loop's scope;
+    returns ``value``."""
     key = key_arg("set", key)
     if key in ctx.action_ids:
         raise EvaluationError(f"set(): {key!r} is the actionId of a resource and cannot be set")
-    if _scope("set", scope) == "session":
+    store = _store(ctx, "set", scope)
+    if store is None:
         ctx.session.set(key, value)
     else:
-        ctx.memory[key] = value
+        store[key] = value
     return value
 
 
 @builtin("unset", pass_context=True)
 def unset(ctx: Context, key: Any, scope: Any = "memory") -> None:
-    """Remove one key from request memory or the session."""
+    """Remove one key from request memory, the session or the loop's scope."""
     key = key_arg("unset", key)
-    if _scope("unset", scope) == "session":
+    store = _store(ctx, "unset", scope)
+    if store is None:
         ctx.session.unset(key)
     else:
-        ctx.memory.pop(key, None)
+        store.pop(key, None)
 
 
 @builtin("clear", pass_context=True)
 def clear(ctx: Context, scope: Any) -> None:
-    """Empty the session (``clear('session')``, a logout) or request memory."""
-    if _scope("clear", scope) == "session":
+    """Empty the session (``clear('session')``, a logout), request memory or the loop's scope."""
+    store = _store(ctx, "clear", scope)
+    if store is None:
         ctx.session.clear()
     else:
-        ctx.memory.clear()
+        store.clear()
 
 
 @builtin("session", pass_context=True)
@@ -187,3 +266,39 @@ def info(ctx: Context, field: Any) -> Any:
             f"fields are {', '.join(INFO_FIELDS)}"
         )
     return _INFO[name](ctx)
+
+
+_INPUT_TYPES: dict[str, tuple[str, ...]] = {
+    "param": ("param",),
+    "query": ("param",),
+    "header": ("header",),
+    "body": ("body",),
+    "data": ("body",),
+}
+
+
+@builtin("input", pass_context=True)
+def input_(ctx: Context, name: Any, kind: Any = None) -> Any:
+    """KDeps' ``input(name)``: a query parameter, else a header, else a body field; with a
+    type (``param``, ``query``, ``header``, ``body``, ``data``) that source only."""
+    name = key_arg("input", name)
+    if kind is None:
+        sources: tuple[str, ...] = ("query", "header", "body")
+    elif type(kind) is str and kind in _INPUT_TYPES:
+        sources = _INPUT_TYPES[kind]
+    else:
+        raise EvaluationError(
+            f"input(): unknown type {v.render(kind)!r}{closest(str(kind), _INPUT_TYPES)}; "
+            f"types are {', '.join(_INPUT_TYPES)}"
+        )
+    for source in sources:
+        found = _SOURCES[source](ctx, name)
+        if found is not _MISSING:
+            return found
+    return None
+
+
+@builtin("output", pass_context=True)
+def output(ctx: Context, action_id: Any) -> Any:
+    """KDeps' ``output(actionId)``: that resource's output, nil when it has not run."""
+    return ctx.outputs.get(key_arg("output", action_id))
