@@ -28,8 +28,9 @@ cannot hide (benchmark numbers), is marked by an HTML comment on the line just b
 giving the reason: ``<!-- transcript: not run (benchmark numbers vary by machine) -->``.
 
 To write a page's transcripts from the program instead of by hand, run this test with
-``KDEPS_UPDATE_TRANSCRIPTS=1``: each command's output in the page is replaced by the real
-one (ids and times as they came; ports as written), then read it over before committing.
+``KDEPS_UPDATE_TRANSCRIPTS=1``: the output of each command that differs is replaced in the
+page by the real one (ids and times as they came; ports as written); read it over before
+committing.
 """
 
 from __future__ import annotations
@@ -210,7 +211,9 @@ class Page:
         return URL_PORT.sub(lambda found: self.ports.get(found[0], found[0]), text)
 
     def as_written(self, text: str) -> str:
-        """``text`` with the free ports put back to the ones the page writes."""
+        """``text`` with the ids and the free ports put back to the ones the page writes."""
+        for written, real in self.ids.items():
+            text = text.replace(real, written)
         for written, real in self.ports.items():
             text = re.sub(rf"(?<=[: ]){real}\b", written, text)
         return text
@@ -222,18 +225,19 @@ class Page:
                 self.ports[written] = str(sock.getsockname()[1])
         return self.ports[written]
 
-    def compare(self, command: Command, actual: str, where: str) -> None:
-        """Pair the session ids of the text and of ``actual``; assert they read the same."""
+    def compare(self, command: Command, actual: str, where: str) -> bool:
+        """Pair the session ids of the text and of ``actual``; assert they read the same
+        (with ``KDEPS_UPDATE_TRANSCRIPTS=1``, say whether they do)."""
         expected = self.ports_moved("\n".join(command.expected))
         new_written = [i for i in dict.fromkeys(SESSION_ID.findall(expected)) if i not in self.ids]
         known = set(self.ids.values())
         new_real = [i for i in dict.fromkeys(SESSION_ID.findall(actual)) if i not in known]
         self.ids.update(zip(new_written, new_real, strict=False))
         self.seen.extend(new_real)
-        if UPDATE:
-            return
         shown = mask(actual.rstrip("\n"), list(self.ids.values()))
-        assert shown == mask(expected.rstrip("\n"), list(self.ids)), f"{where}: $ {command.text}"
+        same = shown == mask(expected.rstrip("\n"), list(self.ids))
+        assert same or UPDATE, f"{where}: $ {command.text}"
+        return same
 
 
 def mask(text: str, ids: list[str]) -> str:
@@ -279,8 +283,8 @@ def run_page(page: Path, folder: Path) -> None:
             for command in block.commands:
                 text = state.command(command.text)
                 actual = state.shell.run(text)
-                state.compare(command, actual, f"{shown(page)}:{command.line}")
-                if UPDATE:
+                same = state.compare(command, actual, f"{shown(page)}:{command.line}")
+                if not same:
                     updates.append((command, state.as_written(text), state.as_written(actual)))
                 found = re.search(r"--port (\d+)", text)
                 if text.rstrip().endswith("&") and found:
