@@ -141,32 +141,23 @@ def test_settings_defaults() -> None:
 # --- over HTTP, on the login example ----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("renewal")
-
-
-@pytest.fixture(scope="module")
-def login(folder: Path) -> Iterator[Server]:
-    with Server(workflow_copy(folder, "login"), folder / "login.log") as server:
-        yield server
-
-
-def test_an_id_planted_before_the_login_is_worthless_after_it(login: Server) -> None:
-    attacker = httpx.post(
-        f"{login.url}/api/v1/login", json={"username": "eve", "password": "pw"}, timeout=10
-    )
-    assert attacker.json()["data"] == {"message": "Invalid credentials"}
-    planted = session_of(attacker)
-    with login.client(cookies={"kdeps_session_id": planted}) as victim:
-        logged_in = victim.post("/api/v1/login", json={"username": "admin", "password": "pw"})
-        assert_ok(logged_in, {"message": "Login successful"})
-        renewed = session_of(logged_in)
-        assert renewed != planted
-        assert_ok(victim.get("/api/v1/protected"), "Hello admin, how can I help?")
-    for carry in ({"X-Session-ID": planted}, {"Cookie": f"kdeps_session_id={planted}"}):
-        refused = httpx.get(f"{login.url}/api/v1/protected", headers=carry, timeout=10)
-        assert_error(refused, 401, "Authentication required")
+def test_an_id_planted_before_the_login_is_worthless_after_it(tmp_path: Path) -> None:
+    """An attacker's own session (a failed login), planted in a victim's browser."""
+    with (
+        Server(workflow_copy(tmp_path, "login"), tmp_path / "login.log") as login,
+        login.client() as attacker,
+    ):
+        failed = attacker.post("/api/v1/login", json={"username": "eve", "password": "pw"})
+        assert failed.json()["data"] == {"message": "Invalid credentials"}
+        planted = session_of(failed)
+        with login.client(cookies={"kdeps_session_id": planted}) as victim:
+            logged_in = victim.post("/api/v1/login", json={"username": "admin", "password": "pw"})
+            assert_ok(logged_in, {"message": "Login successful"})
+            assert session_of(logged_in) != planted
+            assert_ok(victim.get("/api/v1/protected"), "Hello admin, how can I help?")
+        for carry in ({"X-Session-ID": planted}, {"Cookie": f"kdeps_session_id={planted}"}):
+            refused = httpx.get(f"{login.url}/api/v1/protected", headers=carry, timeout=10)
+            assert_error(refused, 401, "Authentication required")
 
 
 def test_two_workflows_on_one_host_keep_their_own_cookies(tmp_path: Path) -> None:
