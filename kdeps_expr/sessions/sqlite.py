@@ -15,14 +15,16 @@ failing, so only fresh connections let the store recover once the file is writab
 (SPEC §8), without a restart. :meth:`SqliteStore.check` writes to the file, so a store
 that is unwritable when a server starts stops it with one message.
 
-The file is watched: a borrow compares the file at ``path`` with the one the store opened
-(device and inode). When it was deleted or replaced under a running process, the store
-logs it, closes every connection to the old file, removes the old file's ``-wal`` and
-``-shm`` (SQLite would replay that journal onto the new file, which corrupts it), and
-opens the file now at ``path``, creating an empty store when there is none: it never
-writes on into a file that no other process, and no restart, will ever read. Several
-processes sharing one file should not have it replaced under them: each one notices, but
-one may remove the journal another has just begun.
+The file is watched: the store keeps a descriptor of the file it opened, and a borrow
+asks it (``fstat``, about a microsecond) whether that file still has a name. When it was
+deleted, or replaced by a rename, under a running process, the store logs it, closes
+every connection to the old file, removes the old file's ``-wal`` and ``-shm`` (SQLite
+would replay that journal onto the new file, which corrupts it), and opens the file now at
+``path``, creating an empty store when there is none: it never writes on into a file that
+no other process, and no restart, will ever read. (A file overwritten in place keeps its
+name and is not noticed; SQLite cannot survive that either.) Several processes sharing
+one file should not have it replaced under them: each one notices, but one may remove the
+journal another has just begun.
 """
 
 from __future__ import annotations
@@ -132,7 +134,10 @@ class SqliteStore(SessionStore):
         """Every connection to the file now at ``path``, pooled or borrowed."""
         self._lock = threading.RLock()
         self._closed = False
-        self._file: tuple[int, int] | None = None
+        self._watched: int | None = None
+        """A descriptor of the file the store opened, to see it lose its name (``_gone``).
+        Closed only once that file is gone or the store closes: closing a descriptor drops
+        every POSIX lock this process holds on the file, SQLite's included."""
         self._build()
 
     def _build(self) -> None:
@@ -145,7 +150,14 @@ class SqliteStore(SessionStore):
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute(BUILD_TABLE)
             connection.execute(BUILD_INDEX)
-        self._file = _identity(self.path)
+        try:
+            self._watched = os.open(self.path, os.O_RDONLY)
+        except OSError as exc:
+            raise StoreError(f"session store {self.path}: {exc.strerror}") from exc
+
+    def _gone(self) -> bool:
+        """Whether the file the store opened has lost its name: deleted or renamed over."""
+        return self._watched is not None and os.fstat(self._watched).st_nlink == 0
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
@@ -167,7 +179,7 @@ class SqliteStore(SessionStore):
         if self._closed:
             raise StoreError(f"session store {self.path} is closed")
         try:
-            if watch and _identity(self.path) != self._file:
+            if watch and self._gone():
                 self._reopen()
             try:
                 connection = self._pool.get_nowait()
@@ -192,12 +204,11 @@ class SqliteStore(SessionStore):
             connection.close()
 
     def _reopen(self) -> None:
-        """The file at ``path`` is not the one the store opened: say so, leave the old one."""
+        """The file the store opened is gone: say so, leave it, open the one at ``path``."""
         with self._lock:
-            found = _identity(self.path)
-            if found == self._file:
+            if not self._gone():
                 return  # another thread reopened it
-            if found is None:
+            if not self.path.exists():
                 logger.error(
                     "session store %s was deleted while in use: its sessions are gone; "
                     "a new, empty store is created there",
@@ -215,6 +226,7 @@ class SqliteStore(SessionStore):
                     self._pool.get_nowait().close()
                 except queue.Empty:
                     break
+            self._unwatch()
             for suffix in JOURNAL_SUFFIXES:
                 with suppress(FileNotFoundError):
                     os.remove(f"{self.path}{suffix}")
@@ -290,18 +302,15 @@ class SqliteStore(SessionStore):
         except StoreError as exc:
             raise StoreError(f"session store {self.path} is not writable: {exc.__cause__}") from exc
 
+    def _unwatch(self) -> None:
+        watched, self._watched = self._watched, None
+        if watched is not None:
+            os.close(watched)
+
     def close(self) -> None:
         self._closed = True
         with self._lock:
             connections, self._open = self._open, set()
-        for connection in connections:
-            connection.close()
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    """The device and inode of the file at ``path``; ``None`` when there is none."""
-    try:
-        status = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return status.st_dev, status.st_ino
+            for connection in connections:
+                connection.close()
+            self._unwatch()
