@@ -1,7 +1,15 @@
 """kdeps_expr: the KDeps workflow expression engine."""
 
-from .actions.chat import ChatBackend, EchoChat
+from .actions.chat import (
+    ChatBackend,
+    ChatReply,
+    ChatRequest,
+    ChatService,
+    EchoChat,
+    LLMSettings,
+)
 from .errors import (
+    ActionError,
     ConflictError,
     EvaluationError,
     ExprError,
@@ -26,7 +34,11 @@ from .sessions import SessionState
 from .workflow import Response, Runner, Workflow, load_workflow
 
 __all__ = [
+    "ActionError",
     "ChatBackend",
+    "ChatReply",
+    "ChatRequest",
+    "ChatService",
     "ConflictError",
     "Context",
     "EchoChat",
@@ -36,6 +48,7 @@ __all__ = [
     "ExprSyntaxError",
     "Expression",
     "Function",
+    "LLMSettings",
     "LimitError",
     "Limits",
     "Request",

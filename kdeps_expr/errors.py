@@ -96,6 +96,25 @@ class WorkflowError(ExprError):
     """A workflow or resource file cannot be loaded."""
 
 
+class WorkflowWarning(ExprError):
+    """A likely mistake in a workflow that loads: ``check`` prints it (``--strict`` fails on
+    it), ``run`` and ``serve`` log it; it is never raised."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"warning: {message}")
+
+
+class SettingError(WorkflowError):
+    """A setting of ``workflow.yaml`` that cannot be used; ``path`` names it inside
+    ``settings`` (``("session", "ttl")``) so a loader can point at it in the file: at its
+    value, or at its key when the key itself is the problem (``on_key``)."""
+
+    def __init__(self, message: str, path: tuple[str, ...], *, on_key: bool = False) -> None:
+        super().__init__(message)
+        self.path = path
+        self.on_key = on_key
+
+
 class WorkflowLoadError(WorkflowError):
     """A workflow that cannot be loaded; ``errors`` holds every problem found, in file order."""
 

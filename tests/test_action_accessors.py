@@ -18,6 +18,7 @@ OUTPUTS: dict[str, Any] = {
     },
     "exec": {"success": False, "exitCode": 2, "stdout": "o", "stderr": "e", "error": "x"},
     "python": {"stdout": "o", "stderr": "e", "error": "exit status 2", "exitCode": 2},
+    "llm": {"message": {"role": "assistant", "content": "Paris."}, "model": "m"},
 }
 
 
@@ -32,6 +33,7 @@ OUTPUTS: dict[str, Any] = {
         ("python.stdout", (), "o"),
         ("python.stderr", (), "e"),
         ("python.exitCode", (), 2),
+        ("llm.response", (), "Paris."),
     ],
 )
 def test_each_accessor_reads_its_action_output(
@@ -45,7 +47,7 @@ def test_each_accessor_reads_its_action_output(
 @pytest.mark.parametrize("output", [None, 1, "text", [1], {}])
 def test_no_accessor_raises_on_any_output(name: str, output: Any) -> None:
     arguments = ("Content-Type",) if name == "http.responseHeader" else ()
-    assert ACCESSORS[name](output, *arguments) in ("", 0, None, "text", "1", "[1]", "{}")
+    assert ACCESSORS[name](output, *arguments) in ("", 0, None, "text", "1", "[1]", "{}", {})
 
 
 def test_registered_accessors_read_outputs_by_action_id() -> None:
@@ -57,3 +59,20 @@ def test_registered_accessors_read_outputs_by_action_id() -> None:
     )
     assert engine.evaluate("http.responseBody('http').a", context) == 1
     assert engine.evaluate("[exec.stderr('nothing'), exec.exitCode(nil)]", context) == ["", 0]
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        ({"message": {"role": "assistant", "content": "Paris."}, "model": "m"}, "Paris."),
+        ({"answer": "Paris", "confidence": 0.9}, {"answer": "Paris", "confidence": 0.9}),
+        ({"response": "from a generate call", "message": {"content": "x"}}, "from a generate call"),
+        ({"data": [1, 2]}, [1, 2]),
+        ("plain text", "plain text"),
+        (None, None),
+        ([1], None),
+    ],
+    ids=["response-object", "json-response", "response-key", "data", "text", "not-run", "list"],
+)
+def test_llm_response_reads_a_chat_output_as_kdeps_does(output: Any, expected: Any) -> None:
+    assert ACCESSORS["llm.response"](output) == expected

@@ -9,8 +9,8 @@ from expr_cases import make_context
 from kdeps_expr import Engine, EvaluationError, ExprError, ExprSyntaxError, LimitError
 
 SOURCES = (
-    "memory, session, output, query, body, param, header, info, data, loop, env, file, "
-    "filepath, filetype"
+    "memory, session, output, query, body, param, header, info, data, loop, item, "
+    "itemvalues, env, file, filepath, filetype"
 )
 FIELDS = (
     "sessionId, requestId, timestamp, method, path, ip, actionId, workflow.name, "

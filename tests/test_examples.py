@@ -95,6 +95,28 @@ def visit(number: int) -> Step:
     return Step("visitCounter", "GET", "/api/v1/visits", 200, ok(data), session=session)
 
 
+def greet(names: list[str], status: int, body: dict[str, Any], style: str | None = None) -> Step:
+    request = {"names": names} | ({"style": style} if style else {})
+    return Step("reply", "POST", "/api/v1/greetings", status, body, request)
+
+
+def greeting(name: str, position: str) -> dict[str, str]:
+    return {"name": name, "greeting": f"Good day, {name}!", "position": position}
+
+
+def invalid(code: int, *failures: tuple[str, str, str]) -> dict[str, Any]:
+    errors = [{"field": field, "type": kind, "message": text} for field, kind, text in failures]
+    message = "; ".join(f"{field}: {text}" for field, _, text in failures)
+    return {"success": False, "error": {"code": code, "message": message, "errors": errors}}
+
+
+NOTE = {"text": "buy milk", "at": TIMESTAMP}
+
+
+def notes(added: bool, stored: list[dict[str, str]]) -> dict[str, Any]:
+    return ok({"added": added, "count": len(stored), "notes": stored})
+
+
 SCENARIOS: dict[str, list[Step]] = {
     "login": [
         PROTECTED,
@@ -129,6 +151,78 @@ SCENARIOS: dict[str, list[Step]] = {
         content("de", "UTC"),
     ],
     "visits": [visit(1), visit(2), visit(3)],
+    "greetings": [
+        greet(
+            ["Ada", "", "Grace"],
+            200,
+            ok(
+                {
+                    "greetings": [greeting("Ada", "1 of 3"), greeting("Grace", "3 of 3")],
+                    "stats": {"count": 2, "averageLength": 15.0},
+                }
+            ),
+            style="formal",
+        ),
+        greet(
+            [" "],
+            200,
+            ok(
+                {
+                    "greetings": [],
+                    "stats": {
+                        "count": 0,
+                        "averageLength": None,
+                        "note": "no greetings: division by zero",
+                    },
+                }
+            ),
+        ),
+        greet(
+            list("abcdef"),
+            400,
+            invalid(
+                400,
+                ("names", "maxItems", "must be a list of 1 to 5 names"),
+                ("style", "enum", "must be one of: formal, casual"),
+            ),
+            style="loud",
+        ),
+        Step(
+            "reply",
+            "GET",
+            "/api/v1/greetings",
+            405,
+            failed(405, "method GET not allowed for reply"),
+        ),
+    ],
+    "notes": [
+        Step("listNotes", "GET", "/api/v1/notes", 200, notes(False, [])),
+        Step("listNotes", "POST", "/api/v1/notes", 200, notes(True, [NOTE]), {"text": "buy milk"}),
+        Step(
+            "listNotes",
+            "POST",
+            "/api/v1/notes",
+            422,
+            invalid(422, ("text", "maxLength", "must be at most 140 characters")),
+            {"text": "x" * 141},
+        ),
+        Step(
+            "listNotes",
+            "POST",
+            "/api/v1/notes",
+            422,
+            invalid(422, ("text", "required", "is required")),
+            {},
+        ),
+        Step(
+            "listNotes",
+            "GET",
+            "/api/v1/notes",
+            200,
+            notes(False, [NOTE]),
+            session={"notes": [NOTE]},
+        ),
+    ],
 }
 
 
@@ -175,11 +269,17 @@ def test_wrong_login_stores_authenticated_false(store: SessionStore) -> None:
     assert (snapshot.data["authenticated"], snapshot.data["user"]) == (False, "bob")
 
 
+CHECK_WARNINGS = {"preferences": 3}
+"""SPEC §10: check warns where KDeps would have read the session through an unqualified get;
+the seed's preferences copy each request field (or its default) into the session that way."""
+
+
 @pytest.mark.parametrize("example", sorted(SCENARIOS))
 def test_examples_check_clean(example: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(EXAMPLES / example)]) == 0
-    output = capsys.readouterr().out
-    assert re.fullmatch(r"[a-z-]+: \d resources?, 0 errors, 0 warnings\n", output)
+    output = capsys.readouterr().out.splitlines()[-1]
+    warnings = CHECK_WARNINGS.get(example, 0)
+    assert re.fullmatch(rf"[a-z-]+: \d resources?, 0 errors, {warnings} warnings?", output)
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from kdeps_expr import (
 )
 
 SOURCES = (
-    "memory, session, output, query, body, param, header, info, data, loop, env, file, "
-    "filepath, filetype"
+    "memory, session, output, query, body, param, header, info, data, loop, item, "
+    "itemvalues, env, file, filepath, filetype"
 )
 INFO_FIELDS = (
     "sessionId, requestId, timestamp, method, path, ip, actionId, workflow.name, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import venv
@@ -44,6 +45,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_ships_the_grammar(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "kdeps_expr/grammar/expr.lark" in names
+    assert "kdeps_expr/workflow/schema/kdeps.schema.json" in names
     assert not [name for name in names if name.startswith("tests/")]
 
 
@@ -63,3 +65,6 @@ def test_wheel_evaluates_in_a_fresh_environment(wheel: Path, tmp_path: Path) -> 
     assert result.stdout.split() == ["site-packages", "10"]
     cli = _run(env_dir / "bin" / "kdeps-expr", "render", "{{ get('n') }}!", "--query", "n=hi")
     assert (cli.returncode, cli.stdout) == (0, "hi!\n")
+    shipped = _run(env_dir / "bin" / "kdeps-expr", "schema")
+    assert shipped.returncode == 0, shipped.stderr
+    assert json.loads(shipped.stdout)["title"] == "KDeps workflow and resource files"

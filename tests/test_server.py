@@ -731,8 +731,13 @@ def test_serve_reports_a_bad_setting_without_a_traceback(
     manifest = workflow / "workflow.yaml"
     manifest.write_text(manifest.read_text().replace("portNum: 16395", "portNum: 99999"))
     assert main(["serve", str(workflow)]) == 1
-    error = capsys.readouterr().err
-    assert error == "settings.apiServer.portNum must be 0 to 65535, got 99999\n"
+    error = capsys.readouterr().err.replace(str(workflow), "cart")
+    # SPEC §8: the load refuses it first, at its place in the file (as check does)
+    assert error == (
+        "cart/workflow.yaml:15:14: settings.apiServer.portNum must be at most 65535, not 99999\n"
+        " |     portNum: 99999\n"
+        " | .............^\n"
+    )
 
 
 def test_requests_on_one_session_take_turns(runner: FakeRunner) -> None:

@@ -12,7 +12,7 @@ from kdeps_expr.cli import main
 from kdeps_expr.errors import WorkflowLoadError
 from kdeps_expr.language.engine import Engine
 from kdeps_expr.workflow import inspect_workflow, load_workflow
-from kdeps_expr.workflow.model import Constant, Dynamic, Route, plan_order
+from kdeps_expr.workflow.model import Constant, Dynamic, Route, Step, plan_order
 
 
 def load_error(root: Path, files: dict[str, str]) -> str:
@@ -86,7 +86,7 @@ def test_loads_typed_resources(tmp_path: Path) -> None:
     assert workflow.root == tmp_path.resolve()
     assert workflow.api_routes == [
         Route("/api/main", ("GET", "POST"), "main"),
-        Route("/api/helper", ("POST",), "helper"),
+        Route("/api/helper", ("POST",), "helper", targeted=True),
     ]
     assert workflow.session_config == {"type": "memory", "ttl": "1h30m"}
     assert [r.action_id for r in workflow.plans["main"]] == ["helper", "main"]
@@ -100,15 +100,21 @@ def test_loads_typed_resources(tmp_path: Path) -> None:
     assert preflight is not None
     assert (preflight.code, [s.source for s in preflight.validations]) == (422, ["get('q') != ''"])
     assert isinstance(preflight.message, Dynamic)
-    chat = main_resource.chat
-    assert chat is not None
-    assert (chat.role, chat.backend, chat.timeout) == ("user", None, 90.0)
-    assert isinstance(chat.model, Constant) and chat.model.value == "llama3"
+    chat = main_resource.action
+    assert chat is not None and chat.kind == "chat"
+    assert [key for key, _ in chat.fields] == ["model", "prompt", "role", "timeoutDuration"]
+    assert [
+        value.value if isinstance(value, Constant) else type(value).__name__
+        for _, value in chat.fields
+    ] == ["llama3", "Dynamic", "user", "90s"]
     api = main_resource.api_response
     assert api is not None
     assert api.status == 201
     assert [name for name, _ in api.headers] == ["X-Answer"]
-    assert [step.source for step in workflow.resources["helper"].expr_before] == ["set('a', 1)"]
+    helper = workflow.resources["helper"]
+    assert [
+        (b.name, [s.source for s in b.entries if isinstance(s, Step)]) for b in helper.before
+    ] == [("exprBefore", ["set('a', 1)"])]
 
 
 def test_resources_may_follow_the_workflow_document(tmp_path: Path) -> None:
@@ -222,8 +228,7 @@ LOAD_ERROR_ROWS = [
         "unknown-key-with-hint",
         {"resources/main.yaml": MAIN + "  exprr: []\n"},
         "WF/resources/main.yaml:6:3: unknown key 'exprr' in run; did you mean 'expr'? "
-        "(known: apiResponse, chat, expr, exprAfter, exprBefore, preflightCheck, "
-        "restrictToHttpMethods, restrictToRoutes, skipCondition)\n"
+        "(kdeps-expr schema lists the keys)\n"
         " |   exprr: []\n"
         " | ..^",
     ),
@@ -234,21 +239,6 @@ LOAD_ERROR_ROWS = [
         "category, description, name, requires, version)\n"
         " |   owner: me\n"
         " | ..^",
-    ),
-    (
-        "resource-type-not-run",
-        {"resources/main.yaml": MAIN + "  exec:\n    command: ls\n"},
-        "WF/resources/main.yaml:6:3: exec resources are not run by this engine "
-        "(this engine runs chat, expressions and apiResponse)\n"
-        " |   exec:\n"
-        " | ..^",
-    ),
-    (
-        "items-not-supported",
-        {"resources/main.yaml": "items: [a]\n" + MAIN},
-        "WF/resources/main.yaml:1:1: items iteration is not supported by this engine\n"
-        " | items: [a]\n"
-        " | ^",
     ),
     (
         "duplicate-action-id",
@@ -457,9 +447,9 @@ def test_jinja2_renders_j2_files_only(tmp_path: Path, monkeypatch: pytest.Monkey
     }
     workflow = load_workflow(write_workflow(tmp_path, files))
     prompts = {
-        action_id: resource.chat.prompt
+        action_id: resource.action.field("prompt")
         for action_id, resource in workflow.resources.items()
-        if resource.chat is not None
+        if resource.action is not None
     }
     assert {k: v.source for k, v in prompts.items() if isinstance(v, Dynamic)} == {
         "main": "Bonjour << get('name') >>!!",
@@ -477,14 +467,14 @@ def test_jinja2_renders_j2_files_only(tmp_path: Path, monkeypatch: pytest.Monkey
         ),
         (
             "metadata:\n  actionId: main\n  name: {{ env.NO_SUCH_VARIABLE_X }}\n",
-            "WF/resources/main.yaml.j2:3:1: Jinja2 template error: "
-            "'dict object' has no attribute 'NO_SUCH_VARIABLE_X'\n"
-            " |   name: {{ env.NO_SUCH_VARIABLE_X }}\n | ^",
+            "WF/resources/main.yaml.j2:3:16: Jinja2 template error: "
+            "the environment variable NO_SUCH_VARIABLE_X is not set (env.NO_SUCH_VARIABLE_X)\n"
+            " |   name: {{ env.NO_SUCH_VARIABLE_X }}\n | ...............^",
         ),
         (
             "metadata:\n  actionId: main\n  name: {{ env.__class__.__mro__ }}\n",
             "WF/resources/main.yaml.j2:3:1: Jinja2 template error: "
-            "access to attribute '__class__' of 'dict' object is unsafe.\n"
+            "access to attribute '__class__' of 'environ' object is unsafe.\n"
             " |   name: {{ env.__class__.__mro__ }}\n | ^",
         ),
     ],
@@ -510,9 +500,10 @@ def test_delimiters_can_be_switched_off_per_workflow(tmp_path: Path) -> None:
     assert workflow.engine.delimiters == ("{{",)
     assert workflow.engine.hot_after == 7  # everything but the delimiters is the caller's
     assert engine.delimiters == ("{{", "<<")
-    chat = workflow.resources["main"].chat
-    assert chat is not None and isinstance(chat.prompt, Dynamic)
-    assert chat.prompt.reading.kind == "template"
+    chat = workflow.resources["main"].action
+    assert chat is not None
+    prompt = chat.field("prompt")
+    assert isinstance(prompt, Dynamic) and prompt.reading.kind == "template"
 
 
 def test_value_strings_are_read_by_the_spec_rule(tmp_path: Path) -> None:
@@ -571,7 +562,8 @@ def test_check_prints_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["check", str(write_workflow(tmp_path, CHECK_WORKFLOW))]) == 0
     assert capsys.readouterr().out.replace(str(tmp_path), "WF") == (
         "WF/resources/main.yaml:6:7: warning: get('user') never reads the session, where "
-        "'user' is stored (WF/resources/save.yaml:5:7); write get('user', 'session') to read it\n"
+        "'user' is stored (WF/resources/save.yaml:5:7) and where KDeps would have read it; "
+        "write get('user', 'session') to read it\n"
         " |     - get('user')\n"
         " | ......^\n"
         "WF/resources/main.yaml:7:7: warning: get('user', 'sesion'): 'sesion' is not a source, "
@@ -582,6 +574,12 @@ def test_check_prints_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str
         "'token' in the session\n"
         " |     - get('token', 'session')\n"
         " | ......^\n"
+        "WF/resources/main.yaml:9:23: warning: get('language', 'en') reads the request only; "
+        "KDeps read the session first: a request without 'language' stores 'en' here, where "
+        "KDeps kept the stored value; to keep it, write get('language') ?? "
+        "get('language', 'session') ?? 'en'\n"
+        " |     - set('language', get('language', 'en'), 'session')\n"
+        " | ......................^\n"
         "WF/resources/main.yaml:10:7: warning: set('save', …): 'save' is the actionId of a "
         "resource; this call fails\n"
         " |     - set('save', 1)\n"
@@ -596,7 +594,7 @@ def test_check_prints_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str
         "(known: 'memory', 'session', 'loop'); this call fails\n"
         " |     - unset('user', 'sesion')\n"
         " | ......^\n"
-        "demo: 2 resources, 0 errors, 6 warnings\n"
+        "demo: 2 resources, 0 errors, 7 warnings\n"
     )
 
 
@@ -607,10 +605,10 @@ def test_check_reports_errors_and_warnings_and_fails(
     assert main(["check", str(write_workflow(tmp_path, files))]) == 1
     out = capsys.readouterr().out.replace(str(tmp_path), "WF")
     assert out.startswith(
-        "WF/resources/broken.yaml:6:3: unknown key 'x' in run (known: apiResponse, chat, expr, "
+        "WF/resources/broken.yaml:6:3: unknown key 'x' in run (kdeps-expr schema lists the keys)"
     )
-    assert out.count(": warning: ") == 6
-    assert out.endswith("\nWF: 3 resources, 1 error, 6 warnings\n")
+    assert out.count(": warning: ") == 7
+    assert out.endswith("\nWF: 3 resources, 1 error, 7 warnings\n")
 
 
 def test_check_explain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

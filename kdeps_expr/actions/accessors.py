@@ -14,6 +14,7 @@ from typing import Any
 
 from ..language.context import Context
 from ..language.functions import Function
+from .chat.replies import llm_response
 from .exec import exec_exit_code, exec_stderr, exec_stdout
 from .http_client import response_body, response_header
 from .python import python_exit_code, python_stderr, python_stdout
@@ -27,6 +28,7 @@ ACCESSORS: dict[str, Callable[..., Any]] = {
     "python.stdout": python_stdout,
     "python.stderr": python_stderr,
     "python.exitCode": python_exit_code,
+    "llm.response": llm_response,
 }
 """KDeps name → ``accessor(output, *arguments)``."""
 

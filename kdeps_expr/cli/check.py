@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from ..workflow.lint import check_resources
 from ..workflow.loader import inspect_workflow
 from .common import Subcommands, count
 
 
 def register(commands: Subcommands) -> None:
-    """``check WORKFLOW [--explain]``."""
-    help_text = "Load a workflow and print every error and warning; exit 1 on an error."
+    """``check WORKFLOW [--explain] [--strict]``."""
+    help_text = (
+        "Load a workflow and print every error and warning; exit 1 on an error "
+        "(with --strict, on a warning too)."
+    )
     parser = commands.add_parser("check", help=help_text, description=help_text, allow_abbrev=False)
     parser.add_argument("workflow", metavar="WORKFLOW", help="the workflow folder")
     parser.add_argument(
@@ -19,13 +21,17 @@ def register(commands: Subcommands) -> None:
         action="store_true",
         help="also print how each value string was read: template, expression or text",
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat warnings as errors (exit 1 when there is one), for CI",
+    )
     parser.set_defaults(handler=_cmd_check)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     inspection = inspect_workflow(args.workflow)
-    warnings = check_resources(inspection.resources, inspection.values)
-    for problem in [*inspection.errors, *warnings]:
+    for problem in [*inspection.errors, *inspection.warnings]:
         print(problem.render())
     if args.explain:
         for value in inspection.values:
@@ -33,6 +39,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     name = inspection.workflow.name if inspection.workflow else args.workflow
     print(
         f"{name}: {count(len(inspection.resources), 'resource')}, "
-        f"{count(len(inspection.errors), 'error')}, {count(len(warnings), 'warning')}"
+        f"{count(len(inspection.errors), 'error')}, "
+        f"{count(len(inspection.warnings), 'warning')}"
+        + (" (--strict: warnings fail)" if args.strict and inspection.warnings else "")
     )
-    return 1 if inspection.errors else 0
+    return 1 if inspection.errors or (args.strict and inspection.warnings) else 0

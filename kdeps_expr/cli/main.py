@@ -1,4 +1,4 @@
-"""The command line: ``kdeps-expr eval|render|check|run|sessions|serve``.
+"""The command line: ``kdeps-expr eval|render|check|schema|run|sessions|serve``.
 
 Each command lives in its own module with a ``register(commands)`` function that declares
 its options and a handler that runs it and returns the exit status. Every error a user can
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from ..errors import ExprError
-from . import check, evaluate, run, serve, sessions
+from . import check, evaluate, run, schema, serve, sessions
 from .common import Command, UsageError
 
 
@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"kdeps-expr {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (evaluate, check, run, sessions, serve):
+    for command in (evaluate, check, schema, run, sessions, serve):
         command.register(commands)
     return parser
 

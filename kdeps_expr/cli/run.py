@@ -54,6 +54,8 @@ def register(commands: Subcommands) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     workflow = load_workflow(args.workflow)
+    for warning in workflow.warnings:  # one line each; `check` shows them in full
+        print(warning.render().splitlines()[0], file=sys.stderr)
     action_id = args.action or workflow.target_action_id
     if action_id not in workflow.resources:
         known = ", ".join(sorted(workflow.resources))

@@ -2,8 +2,13 @@
 table, runs the request on a worker thread, and answers JSON.
 
 One Starlette route catches every path and dispatches it through a table built from
-``settings.apiServer.routes`` (exact paths, no patterns), plus two built-ins:
-``GET /health`` and ``GET``/``POST /actions/{actionId}``. Behind that route the pipeline
+``settings.apiServer.routes`` (exact paths first, then KDeps' patterns with ``:name`` and
+``*`` segments, the longest one that has the method winning), plus two built-ins:
+``GET /health`` and ``GET``/``POST /actions/{actionId}``. A route without ``actionId``
+(KDeps' own form) runs ``targetActionId``, and each resource's ``validations.routes`` and
+``methods`` decide whether it runs. CORS, when ``settings.apiServer.cors`` asks for it,
+sits in front (:mod:`.cors`). A multipart request's files live in a temporary folder for
+as long as it runs (:mod:`.uploads`). Behind that route the pipeline
 works on the raw ASGI messages (no Starlette request or response objects, which cost more
 than the rest of the pipeline together; see docs/server.md). A request becomes a
 :class:`~kdeps_expr.language.context.Request` (:mod:`.requests`) and runs on the runner in
@@ -32,11 +37,14 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ..language.context import Request
+from ..workflow.routes import is_pattern, route_matches
 from ..workflow.runner import Response
 from .answers import Answer, ClientError, error_answer, not_allowed, send_answer
+from .cors import cors_middleware
 from .options import ServerOptions
 from .requests import header_map, query_map, read_body
 from .transport import SessionCookie, SessionTurns, give_session, session_id_of
+from .uploads import Uploads
 from .workers import Workers
 
 logger = logging.getLogger("kdeps_expr.server")
@@ -86,6 +94,11 @@ class _App:
             methods = self.table.setdefault(route.path, {})
             for method in route.methods:
                 methods.setdefault(method.upper(), route.action_id)
+        self.patterns = sorted(
+            ((path, methods) for path, methods in self.table.items() if is_pattern(path)),
+            key=lambda entry: len(entry[0]),
+            reverse=True,
+        )
         self.cookie = SessionCookie(options.cookie_name, options.session_ttl, options.secure_cookie)
         self.handler: Handler | None = None
         self.workers: Workers | None = None
@@ -123,11 +136,19 @@ class _App:
             if action_id in self.action_ids:
                 methods = dict.fromkeys(ACTION_METHODS, action_id)
         if methods is None:
+            methods = self._pattern(path, method)
+        if methods is None:
             raise ClientError(404, f"no route for {path}")
         target = methods.get(method)
         if target is None:
             raise not_allowed(method, path, methods)
         return target
+
+    def _pattern(self, path: str, method: str) -> dict[str, str] | None:
+        """The methods of the longest pattern that serves ``path`` with ``method`` (else of
+        the longest that serves ``path``, for its 405); ``None`` when none does."""
+        matched = [methods for pattern, methods in self.patterns if route_matches(pattern, path)]
+        return next((m for m in matched if method in m), matched[0] if matched else None)
 
     async def respond(self, scope: Scope, receive: Receive, request_id: str) -> Answer:
         path: str = scope["path"]
@@ -137,16 +158,27 @@ class _App:
                 raise not_allowed(method, path, HEALTH_METHODS)
             return Answer.json(200, {"status": "ok"})
         action_id = self.resolve(path, method)
+        uploads = Uploads()
+        try:
+            return await self._run(scope, receive, request_id, action_id, uploads)
+        finally:
+            uploads.close()
+
+    async def _run(
+        self, scope: Scope, receive: Receive, request_id: str, action_id: str, uploads: Uploads
+    ) -> Answer:
         headers = header_map(scope["headers"])
         client = scope.get("client")
+        body = await read_body(scope, headers, receive, self.options.max_body_bytes, uploads)
         request = Request(
-            method=method,
-            path=path,
+            method=scope["method"],
+            path=scope["path"],
             query=query_map(scope["query_string"]),
-            body=await read_body(scope, headers, receive, self.options.max_body_bytes),
+            body=body,
             headers=headers,
             ip=client[0] if client else "",
             request_id=request_id,
+            files=tuple(uploads.files),
         )
         session_id = session_id_of(headers, self.options.cookie_name)
         assert self.handler is not None and self.workers is not None, "the app has not started"
@@ -190,4 +222,8 @@ def create_app(
             finally:
                 app_state.handler = app_state.workers = None
 
-    return Starlette(routes=[Route("/{path:path}", app_state)], lifespan=lifespan)
+    return Starlette(
+        routes=[Route("/{path:path}", app_state)],
+        lifespan=lifespan,
+        middleware=cors_middleware(app_state.options.cors),
+    )

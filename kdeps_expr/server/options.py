@@ -1,5 +1,7 @@
-"""The server's options, read from ``settings.apiServer`` (host, port, limits, cookie, logging)
-and ``settings.session.cookieName``."""
+"""The server's options, read from ``settings.apiServer`` (host, port, limits, cookie, logging,
+CORS) and ``settings.session.cookieName``. ``hostIp`` and ``portNum`` may also sit directly
+under ``settings`` (older KDeps); the loader folds them into ``apiServer`` (``apiServer``'s
+own win)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 from ..durations import setting_duration
 from ..errors import WorkflowError
 from ..sessions import DEFAULT_COOKIE_NAME, cookie_name
+from .cors import CorsOptions, cors_options
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
@@ -34,6 +37,7 @@ class ServerOptions:
     worker_threads: int = DEFAULT_WORKER_THREADS
     debug: bool = False
     access_log: bool = False
+    cors: CorsOptions | None = None
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], session_ttl: float) -> ServerOptions:
@@ -63,6 +67,7 @@ class ServerOptions:
             worker_threads=_positive_int(api, "workerThreads", DEFAULT_WORKER_THREADS),
             debug=_flag(api, "debug"),
             access_log=_flag(api, "accessLog"),
+            cors=cors_options(api),
         )
 
 

@@ -1,5 +1,6 @@
 """Reading a request from raw ASGI messages: headers, query string, and a JSON, form or
-multipart body, with the size limit and clear 400/413/415 errors."""
+multipart body (its files saved by :mod:`.uploads`), with the size limit and clear
+400/413/415 errors."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from starlette.types import Receive, Scope
 
 from ..language.context import request_json
 from .answers import JSON_TYPE, ClientError
+from .uploads import Uploads
 
 _URLENCODED = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
@@ -69,8 +71,11 @@ def parse_urlencoded(body: bytes) -> dict[str, Any]:
         raise ClientError(400, f"malformed form body: {exc}") from exc
 
 
-async def parse_multipart(headers: Headers, body: bytes, max_bytes: int) -> dict[str, Any]:
-    """A multipart form; a file part becomes ``{filename, contentType, size}``, never its bytes."""
+async def parse_multipart(
+    headers: Headers, body: bytes, max_bytes: int, uploads: Uploads
+) -> dict[str, Any]:
+    """A multipart form; a file part is saved to ``uploads`` and becomes ``{filename,
+    contentType, size}`` in the body, never its bytes."""
 
     async def stream() -> AsyncGenerator[bytes, None]:
         yield body
@@ -87,20 +92,29 @@ async def parse_multipart(headers: Headers, body: bytes, max_bytes: int) -> dict
     except MultiPartException as exc:
         raise ClientError(400, f"malformed form body: {exc.message}") from exc
     try:
-        return field_map(
-            (name, upload_fields(value) if isinstance(value, UploadFile) else value)
-            for name, value in form.multi_items()
-        )
+        pairs: list[tuple[str, Any]] = []
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                saved = await uploads.save(name, value)
+                fields = {
+                    "filename": saved.filename,
+                    "contentType": saved.content_type,
+                    "size": saved.size,
+                }
+                pairs.append((name, fields))
+            else:
+                pairs.append((name, value))
+        return field_map(pairs)
     finally:
         await form.close()
 
 
-def upload_fields(file: UploadFile) -> dict[str, Any]:
-    return {"filename": file.filename, "contentType": file.content_type, "size": file.size}
+async def read_body(
+    scope: Scope, headers: Mapping[str, str], receive: Receive, limit: int, uploads: Uploads
+) -> Any:
+    """The parsed body (``None`` when empty); 413 past the limit, 415 for other types.
 
-
-async def read_body(scope: Scope, headers: Mapping[str, str], receive: Receive, limit: int) -> Any:
-    """The parsed body (``None`` when empty); 413 past the limit, 415 for other types."""
+    The files of a multipart body go to ``uploads``."""
     declared = headers.get("content-length")
     if declared is None and "transfer-encoding" not in headers:
         return None  # HTTP/1.1: a request with neither header has no body
@@ -132,7 +146,7 @@ async def read_body(scope: Scope, headers: Mapping[str, str], receive: Receive, 
     if media_type == _URLENCODED:
         return parse_urlencoded(body)
     if media_type == _MULTIPART:
-        return await parse_multipart(Headers(scope=scope), body, limit)
+        return await parse_multipart(Headers(scope=scope), body, limit, uploads)
     shown = f"'{media_type}'" if media_type else "missing"
     raise ClientError(
         415,

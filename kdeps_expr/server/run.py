@@ -112,6 +112,8 @@ def serve(
     app does.
     """
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    for warning in workflow.warnings:
+        logger.warning("%s", warning.render())
     store = workflow.open_store()
     try:
         store.check()

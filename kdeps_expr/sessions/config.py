@@ -13,15 +13,16 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..durations import setting_duration
-from ..errors import StoreError, WorkflowError
+from ..errors import SettingError, StoreError, WorkflowError
 from .base import DEFAULT_CLEANUP_INTERVAL, DEFAULT_TTL, Clock, SessionStore
 from .memory import MemoryStore
-from .redis import DEFAULT_KEY_PREFIX, RedisStore, redacted
+from .redis import DEFAULT_KEY_PREFIX, RedisStore, check_redis_ttl, check_redis_url, redacted
 from .sqlite import SqliteStore
 
 DEFAULT_SQLITE_PATH = ".kdeps/sessions.db"
@@ -34,10 +35,24 @@ _COOKIE_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 """RFC 6265 ``cookie-name``: an RFC 9110 ``token``."""
 
 
+@dataclass(frozen=True)
+class StoreSettings:
+    """``settings.session`` checked and read: what :func:`open_store` opens."""
+
+    kind: str = "sqlite"
+    ttl: float = DEFAULT_TTL
+    cleanup_interval: float = DEFAULT_CLEANUP_INTERVAL
+    path: str = DEFAULT_SQLITE_PATH
+    url: str = ""
+    key_prefix: str = DEFAULT_KEY_PREFIX
+
+
 def _text(config: Mapping[str, Any], key: str, default: str | None = None) -> str:
     value = config.get(key, default)
     if not isinstance(value, str) or not value:
-        raise WorkflowError(f"settings.session.{key} must be a non-empty string, not {value!r}")
+        raise SettingError(
+            f"settings.session.{key} must be a non-empty string, not {value!r}", ("session", key)
+        )
     return value
 
 
@@ -64,6 +79,69 @@ def cookie_name(config: Mapping[str, Any]) -> str:
     return name
 
 
+def _duration(config: Mapping[str, Any], key: str, default: float) -> float:
+    try:
+        return setting_duration(config, key, "settings.session", default)
+    except WorkflowError as exc:
+        raise SettingError(exc.message, ("session", key)) from exc
+
+
+def store_settings(config: Mapping[str, Any] | None) -> StoreSettings:
+    """Check ``settings.session`` as :func:`open_store` would, without opening anything.
+
+    ``kdeps-expr check`` and the loader call it, so a setting that ``run``, ``serve`` or
+    ``sessions`` would refuse is refused first, at its place in the file. Raises
+    :class:`~kdeps_expr.errors.SettingError` naming the key (``WorkflowError`` for a
+    ``settings.session`` that is not a map).
+    """
+    config = config or {}
+    if not isinstance(config, Mapping):
+        raise WorkflowError(f"settings.session must be a map, not {config!r}")
+    kind = config.get("type", "sqlite")
+    if not isinstance(kind, str) or kind not in _TYPE_KEYS:
+        raise SettingError(
+            f"settings.session.type: unknown store type {kind!r} (use sqlite, memory or redis)",
+            ("session", "type"),
+        )
+    allowed = _COMMON_KEYS + _TYPE_KEYS[kind]
+    for key in config:
+        if key not in _ALL_KEYS:
+            known = ", ".join(_ALL_KEYS)
+            raise SettingError(
+                f"settings.session: unknown key {key!r} (known keys: {known})",
+                ("session", key),
+                on_key=True,
+            )
+        if key not in allowed:
+            raise SettingError(
+                f"settings.session.{key} does not apply to type {kind}",
+                ("session", key),
+                on_key=True,
+            )
+    ttl = _duration(config, "ttl", DEFAULT_TTL)
+    interval = _duration(config, "cleanupInterval", DEFAULT_CLEANUP_INTERVAL)
+    for key, read in (("renewOn", renew_keys), ("cookieName", cookie_name)):
+        try:
+            read(config)
+        except WorkflowError as exc:
+            raise SettingError(exc.message, ("session", key)) from exc
+    if kind == "redis":
+        url = _text(config, "url")
+        try:
+            check_redis_url(url)
+        except StoreError as exc:
+            raise SettingError(f"settings.session.url: {exc.message}", ("session", "url")) from exc
+        try:
+            check_redis_ttl(ttl)
+        except StoreError as exc:
+            raise SettingError(f"settings.session.ttl: {exc.message}", ("session", "ttl")) from exc
+        prefix = _text(config, "keyPrefix", DEFAULT_KEY_PREFIX)
+        return StoreSettings(kind, ttl, interval, url=url, key_prefix=prefix)
+    if kind == "sqlite":
+        return StoreSettings(kind, ttl, interval, path=_text(config, "path", DEFAULT_SQLITE_PATH))
+    return StoreSettings(kind, ttl, interval)
+
+
 def open_store(
     config: Mapping[str, Any] | None,
     base_dir: Path,
@@ -78,36 +156,19 @@ def open_store(
 
     ``config`` may be ``None`` or empty: the default is SQLite at ``.kdeps/sessions.db``
     with a ttl of ``30m`` and a cleanup every ``5m``. Raises ``WorkflowError`` for a bad
-    setting and ``StoreError`` when the store itself cannot be opened.
+    setting (:func:`store_settings`) and ``StoreError`` when the store itself cannot be
+    opened.
     """
-    config = config or {}
-    if not isinstance(config, Mapping):
-        raise WorkflowError(f"settings.session must be a map, not {config!r}")
-    kind = config.get("type", "sqlite")
-    if not isinstance(kind, str) or kind not in _TYPE_KEYS:
-        raise WorkflowError(
-            f"settings.session.type: unknown store type {kind!r} (use sqlite, memory or redis)"
-        )
-    allowed = _COMMON_KEYS + _TYPE_KEYS[kind]
-    for key in config:
-        if key not in _ALL_KEYS:
-            known = ", ".join(_ALL_KEYS)
-            raise WorkflowError(f"settings.session: unknown key {key!r} (known keys: {known})")
-        if key not in allowed:
-            raise WorkflowError(f"settings.session.{key} does not apply to type {kind}")
-    ttl = setting_duration(config, "ttl", "settings.session", DEFAULT_TTL)
-    interval = setting_duration(
-        config, "cleanupInterval", "settings.session", DEFAULT_CLEANUP_INTERVAL
-    )
-    if kind == "memory":
+    settings = store_settings(config)
+    ttl, interval = settings.ttl, settings.cleanup_interval
+    if settings.kind == "memory":
         return MemoryStore(ttl, clock, cleanup_interval=interval)
-    if kind == "redis":
-        url = _text(config, "url")
-        prefix = _text(config, "keyPrefix", DEFAULT_KEY_PREFIX)
-        return RedisStore(url, ttl, clock, cleanup_interval=interval, key_prefix=prefix)
-    path = Path(_text(config, "path", DEFAULT_SQLITE_PATH))
+    if settings.kind == "redis":
+        return RedisStore(
+            settings.url, ttl, clock, cleanup_interval=interval, key_prefix=settings.key_prefix
+        )
     return SqliteStore(
-        base_dir / path, ttl, clock, cleanup_interval=interval, must_exist=must_exist
+        base_dir / settings.path, ttl, clock, cleanup_interval=interval, must_exist=must_exist
     )
 
 

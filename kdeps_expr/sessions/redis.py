@@ -87,6 +87,29 @@ def redacted(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+def check_redis_url(url: str) -> None:
+    """Refuse a URL :class:`RedisStore` cannot work with, without connecting: one redis-py
+    cannot read, or whose database is not a number. ``StoreError`` names it (password hidden).
+    """
+    parts = urlsplit(url)
+    database = parts.path[1:]
+    if parts.scheme in ("redis", "rediss") and database and not _DATABASE.fullmatch(database):
+        raise StoreError(
+            f"session store {redacted(url)}: the database {database!r} in the URL is not a "
+            "number (use redis://host:port/0)"
+        )
+    try:
+        _redis().connection.parse_url(url)
+    except ValueError as exc:
+        raise StoreError(f"session store {redacted(url)}: {exc}") from exc
+
+
+def check_redis_ttl(ttl: float) -> None:
+    """Refuse a ttl longer than Redis can keep a key (``StoreError``)."""
+    if not ttl * 1000 <= MAX_TTL_MS:
+        raise StoreError(f"a ttl of {ttl:g} seconds is longer than Redis can keep a key")
+
+
 class RedisStore(SessionStore):
     """Sessions in the Redis server at ``url`` (``redis://host:port/db``, ``rediss://…``)."""
 
@@ -104,18 +127,11 @@ class RedisStore(SessionStore):
         super().__init__(ttl, clock, cleanup_interval=cleanup_interval)
         redis = _redis()
         self.url = redacted(url)
-        parts = urlsplit(url)
-        database = parts.path[1:]
-        if parts.scheme in ("redis", "rediss") and database and not _DATABASE.fullmatch(database):
-            raise StoreError(
-                f"session store {self.url}: the database {database!r} in the URL is not a "
-                "number (use redis://host:port/0)"
-            )
-        if not ttl * 1000 <= MAX_TTL_MS:
-            raise StoreError(
-                f"session store {self.url}: a ttl of {ttl:g} seconds is longer than Redis "
-                "can keep a key"
-            )
+        check_redis_url(url)
+        try:
+            check_redis_ttl(ttl)
+        except StoreError as exc:
+            raise StoreError(f"session store {self.url}: {exc.message}") from exc
         self.key_prefix = key_prefix
         self._errors: tuple[type[Exception], ...] = (redis.RedisError,)
         self._unreachable: tuple[type[Exception], ...] = (

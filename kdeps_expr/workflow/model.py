@@ -1,7 +1,10 @@
 """The loaded workflow: resources with every expression compiled, routes, settings.
 
-Everything here is built once by the loader (:mod:`.loader`) and never changed after; the
-runner (:mod:`.runner`) reads it for every request.
+Everything here is built once by the loader (:mod:`.loader`, with :mod:`.layouts` for the
+three resource layouts) and never changed after; the runner (:mod:`.runner`) reads it for
+every request. A resource is one model whatever layout it was written in (SPEC §5): layout
+A's ``exprBefore`` is a block of ``before``, its ``expr``/``exprAfter`` blocks of ``after``,
+``preflightCheck`` and ``validations.check`` are one :class:`Preflight`, and so on.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -113,6 +117,19 @@ class Dynamic(Value):
         return _placed(self.reading.evaluate, context, self.site, self.source, tracer)
 
 
+class Evaluated(Value):
+    """A field that is always an expression (``loop.while``, ``chat.messages``): its step's
+    value."""
+
+    __slots__ = ("step",)
+
+    def __init__(self, step: Step) -> None:
+        self.step = step
+
+    def evaluate(self, context: Context, tracer: Tracer | None) -> Any:
+        return self.step.run(context, tracer)
+
+
 class MapValue(Value):
     """A mapping, built anew for each request (no request shares a container with
     another); keys keep their file order."""
@@ -140,7 +157,8 @@ class ListValue(Value):
 
 @dataclass(frozen=True, slots=True)
 class Preflight:
-    """``run.preflightCheck``: validations, and the error answered when one fails."""
+    """``preflightCheck`` (A) or ``validations.check`` (B, C): conditions that must all hold,
+    and the error answered when one does not."""
 
     validations: tuple[Step, ...]
     code: int = DEFAULT_PREFLIGHT_CODE
@@ -148,19 +166,80 @@ class Preflight:
 
 
 @dataclass(frozen=True, slots=True)
-class Chat:
-    """``run.chat``: the prompt and settings handed to the chat backend."""
+class InputRule:
+    """One field's rule of the declarative input schema (``rules``, ``properties``, ``fields``)."""
 
-    prompt: Value
-    model: Value | None = None
-    role: str | None = None
-    backend: str | None = None
-    timeout: float | None = None
+    field: str
+    type: str | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    min_items: int | None = None
+    max_items: int | None = None
+    enum: tuple[Any, ...] | None = None
+    format: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomRule:
+    """A custom input rule (``validations.expr``, A's ``customRules``): a condition and the
+    message answered when it is false."""
+
+    step: Step
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InputSchema:
+    """The declarative input schema: ``required`` fields, per-field rules, custom rules.
+
+    A failure answers ``code`` (``validations.error.code``, else 400) naming each field.
+    """
+
+    required: tuple[str, ...] = ()
+    rules: tuple[InputRule, ...] = ()
+    custom: tuple[CustomRule, ...] = ()
+    code: int = DEFAULT_PREFLIGHT_CODE
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One action block (``chat``, ``httpClient``, ``browser``, …) with every field compiled.
+
+    ``fields`` hold a :class:`Value` per key, in file order: an executor evaluates the ones
+    it needs for each request. ``site`` is the block's key in the file (``chat:``).
+    """
+
+    kind: str
+    fields: tuple[tuple[str, Value], ...]
+    site: Site
+
+    def field(self, name: str) -> Value | None:
+        """The compiled value of key ``name``, ``None`` when the block does not have it."""
+        for key, value in self.fields:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A list of steps run in order: expressions and inline actions.
+
+    ``name`` is the key it came from (``exprBefore``, ``before``, ``expr``, ``after``,
+    ``exprAfter``), shown by ``run --trace``.
+    """
+
+    name: str
+    entries: tuple[Step | Action, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class ApiResponse:
-    """``run.apiResponse``: ``success``, the ``response`` data, and ``meta``."""
+    """``apiResponse``: ``success``, the ``response`` data, headers and status (flat or meta)."""
 
     success: Value
     data: Value
@@ -169,22 +248,64 @@ class ApiResponse:
 
 
 @dataclass(frozen=True, slots=True)
+class Loop:
+    """``loop``: the body runs while ``condition`` holds (checked before each iteration), at
+    most ``max_iterations`` times, ``every`` seconds apart."""
+
+    condition: Step | None = None
+    max_iterations: int = 1000
+    every: float | None = None
+    at: tuple[str, ...] = ()
+    """KDeps' schedule (times of day); not run here: a request that reaches it answers 501."""
+
+
+@dataclass(frozen=True, slots=True)
+class OnError:
+    """``onError``: what a failure of the resource's body does (SPEC §10).
+
+    ``action`` is ``fail``, ``continue`` or ``retry``; a retry runs the body again up to
+    ``max_retries`` more times, waiting ``retry_delay`` seconds, doubled after each retry.
+    ``when`` (any true) limits which errors are handled; ``expr`` runs once the error is
+    final; with ``continue`` the resource's output becomes ``fallback``.
+    """
+
+    action: str = "fail"
+    max_retries: int = 0
+    retry_delay: float = 0.0
+    fallback: Value | None = None
+    expr: tuple[Step, ...] = ()
+    when: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Resource:
-    """One resource, every block compiled, in the order the runner needs them."""
+    """One resource, every block compiled, in the order the runner needs them.
+
+    ``layout`` is ``A``, ``B`` or ``C``, as the file wrote it. ``items`` (``None`` without
+    an ``items`` key) are the values the body runs once for each. ``allowed_headers`` and
+    ``allowed_params`` are the allow-lists (lower-case header names).
+    """
 
     action_id: str
     file: str
     name: str = ""
     description: str = ""
+    category: str = ""
+    layout: str = "A"
     requires: tuple[str, ...] = ()
+    items: tuple[Value, ...] | None = None
     skip_conditions: tuple[Step, ...] = ()
     methods: frozenset[str] | None = None
     routes: frozenset[str] | None = None
+    allowed_headers: frozenset[str] | None = None
+    allowed_params: frozenset[str] | None = None
     preflight: Preflight | None = None
-    expr_before: tuple[Step, ...] = ()
-    chat: Chat | None = None
-    expr: tuple[Step, ...] = ()
-    expr_after: tuple[Step, ...] = ()
+    inputs: InputSchema | None = None
+    before: tuple[Block, ...] = ()
+    action: Action | None = None
+    after: tuple[Block, ...] = ()
+    loop: Loop | None = None
+    on_error: OnError | None = None
     api_response: ApiResponse | None = None
 
 
@@ -195,6 +316,8 @@ class Route:
     path: str
     methods: tuple[str, ...]
     action_id: str
+    targeted: bool = False
+    """True when the route names its ``actionId``; otherwise it serves ``targetActionId``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +349,16 @@ class Workflow:
     plans: Mapping[str, tuple[Resource, ...]]
     engine: Engine
     description: str = ""
+    lint: Callable[[], list[ExprError]] = field(default=list, repr=False, compare=False)
+    """Computes :attr:`warnings` (the loader's checks), when first asked for."""
+
+    @cached_property
+    def warnings(self) -> tuple[ExprError, ...]:
+        """What ``check`` warns about; ``run`` and ``serve`` log them when they load.
+
+        Computed on first use: loading a workflow does not pay for checks nobody reads.
+        """
+        return tuple(self.lint())
 
     @property
     def session_config(self) -> Mapping[str, Any]:
@@ -251,6 +384,7 @@ class Inspection:
     resources: list[Resource]
     errors: list[ExprError]
     values: list[ValueString] = field(default_factory=list)
+    warnings: list[ExprError] = field(default_factory=list)
 
 
 def plan_order(target: str, requires: Mapping[str, tuple[str, ...]]) -> list[str]:

@@ -1,41 +1,38 @@
-"""Run one request against a workflow: the requires closure, the block order, the response.
+"""Run one request against a workflow: the requires closure, the responses (SPEC §5, §6).
 
 :meth:`Runner.handle` runs the ``requires`` closure of the target resource (the order is
 computed at load, see :attr:`~kdeps_expr.workflow.Workflow.plans`) inside one session
 transaction (:func:`~kdeps_expr.sessions.transact`): the session is read at most once and
-written once at the end, only when the request succeeded.
+written once at the end, only when the request succeeded. Each resource runs as
+:mod:`.execute` says (gates, body, items, loop, onError, apiResponse).
 
-Inside one resource the order is SPEC §5's: ``skipCondition`` → ``restrictToHttpMethods``
-/ ``restrictToRoutes`` → ``preflightCheck`` → ``exprBefore`` → ``chat`` → ``expr`` →
-``exprAfter`` → ``apiResponse``. A resource's output (``get('<actionId>')``) is its chat
-reply; a resource without a chat block has the data of its ``apiResponse`` as output.
-
-Responses follow SPEC §6. A request fails, and leaves its session untouched, when a
-preflight check fails (its code, its rendered message), when the target does not accept
-the method (405) or the path (404), when an expression or the chat backend fails (500,
-with the full error in the log and, only with ``debug``, in the body), and when the
-session store fails (503). The answer is encoded inside the transaction, before the
-session is written (:attr:`Response.content`), so nothing that fails after the commit can
-leave a changed session behind an error.
+Responses follow SPEC §6. A request fails, and leaves its session untouched, when a check
+or the input schema fails (their code), when the target does not accept the method (405)
+or the path (404), when it reaches an action this engine does not run (501, naming the
+resource and the action), when an expression or the chat backend fails (500, with the
+full error in the log and, only with ``debug``, in the body), and when the session store
+fails (503). The answer is encoded inside the transaction, before the session is written
+(:attr:`Response.content`), so nothing that fails after the commit can leave a changed
+session behind an error.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..actions.chat import ChatBackend, ChatRequest, EchoChat
-from ..errors import EvaluationError, ExprError, StoreError
-from ..language import values
+from ..actions.chat import ChatBackend, EchoChat
+from ..errors import ExprError, StoreError
 from ..language.context import Context, Request
 from ..language.engine import Engine
 from ..sessions import SessionState, renew_keys, transact
 from ..sessions.base import SessionStore
-from ..sessions.codec import json_problem
-from .model import DEFAULT_PREFLIGHT_MESSAGE, Preflight, Resource, Step, Workflow
+from .execute import Answer, ResourceRunner
+from .model import Resource, Workflow
+from .outcomes import ActionFailure, NotRun, Refusal
+from .trace import ResourceTrace, Trace
 
 logger = logging.getLogger("kdeps_expr.runner")
 """The name logging is configured by (kept when the runner moved into ``workflow/``)."""
@@ -68,10 +65,17 @@ class Response:
 
 
 def error_body(
-    status: int, message: str, request: Request, detail: str | None = None
+    status: int,
+    message: str,
+    request: Request,
+    detail: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The SPEC §6 error body; ``detail`` (the rendered error) only when debugging."""
+    """The SPEC §6 error body; ``detail`` (the rendered error) only when debugging;
+    ``errors`` lists the input schema's failures, one per field."""
     error: dict[str, Any] = {"code": status, "message": message}
+    if errors is not None:
+        error["errors"] = errors
     if detail is not None:
         error["detail"] = detail
     return {"success": False, "error": error, "meta": _meta(request)}
@@ -79,99 +83,6 @@ def error_body(
 
 def _meta(request: Request) -> dict[str, Any]:
     return {"requestId": request.request_id, "timestamp": request.timestamp}
-
-
-class _ChatFailure(Exception):
-    """The chat backend raised; the original exception is the cause."""
-
-
-class _Refusal(Exception):
-    """A request the workflow answers with an error status: preflight, 404, 405."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    """The target's evaluated ``apiResponse``."""
-
-    success: bool
-    data: Any
-    headers: dict[str, str]
-    status: int
-
-
-@dataclass
-class ResourceTrace:
-    """What one resource did: its outcome, and each block with its expressions' values."""
-
-    action_id: str
-    file: str
-    outcome: str = "ran"
-    blocks: list[tuple[str, list[tuple[str, Any]]]] = field(default_factory=list)
-
-
-class Trace:
-    """A request's evaluations, for ``kdeps-expr run --trace``.
-
-    Pass one to :meth:`Runner.handle`; it records, per resource, the blocks that ran with
-    each expression and its value, and the session keys the request changed.
-    """
-
-    def __init__(self) -> None:
-        self.resources: list[ResourceTrace] = []
-        self.session_changes: list[str] = []
-
-    def start(self, resource: Resource) -> None:
-        """A resource begins (a retried transaction starts the list again)."""
-        self.resources.append(ResourceTrace(resource.action_id, resource.file))
-
-    def block(self, name: str) -> None:
-        self.resources[-1].blocks.append((name, []))
-
-    def record(self, source: str, value: Any) -> None:
-        self.resources[-1].blocks[-1][1].append((source, value))
-
-    def outcome(self, text: str) -> None:
-        self.resources[-1].outcome = text
-
-    def compare_session(self, before: dict[str, Any], after: dict[str, Any]) -> None:
-        """Note each key the request added, changed or removed."""
-        self.session_changes = [
-            *(f"+ {k} = {_shown(v)}" for k, v in after.items() if k not in before),
-            *(
-                f"~ {k}: {_shown(before[k])} -> {_shown(v)}"
-                for k, v in after.items()
-                if k in before and before[k] != v
-            ),
-            *(f"- {k}" for k in before if k not in after),
-        ]
-
-    def render(self) -> str:
-        lines: list[str] = []
-        for resource in self.resources:
-            lines.append(f"{resource.action_id} ({resource.file}): {resource.outcome}")
-            for name, entries in resource.blocks:
-                lines.append(f"  {name}")
-                lines.extend(
-                    f"    {_one_line(source)}  =>  {_shown(value)}" for source, value in entries
-                )
-        lines.append("session changes:" if self.session_changes else "session unchanged")
-        lines.extend(f"  {change}" for change in self.session_changes)
-        return "\n".join(lines)
-
-
-def _shown(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _one_line(source: str) -> str:
-    """A multi-line source (a block scalar) on one trace line, its breaks written ``\\n``."""
-    return source.strip().replace("\n", "\\n")
 
 
 class Runner:
@@ -197,6 +108,7 @@ class Runner:
         self.debug = debug
         self._action_ids = frozenset(workflow.resources)
         self._info = workflow.info
+        self._resources = ResourceRunner(self.chat, engine.limits.regex_timeout)
         self._renew_on = renew_keys(workflow.session_config)
 
     def handle(
@@ -246,16 +158,26 @@ class Runner:
             trace.resources.clear()
         context = Context(request, session=state, action_ids=self._action_ids, workflow=self._info)
         target = plan[-1]
+        answer: Answer | None = None
         try:
             for resource in plan:
-                answer = self._resource(resource, context, trace, resource is target)
-        except _Refusal as refusal:
-            body = error_body(refusal.status, refusal.message, request)
+                answer = self._resources.run(resource, context, trace, resource is target)
+        except Refusal as refusal:
+            body = error_body(refusal.status, refusal.message, request, errors=refusal.errors)
             return Response(refusal.status, body, refusal.headers), False
+        except NotRun as exc:
+            message = (
+                f"{exc.action_id} uses {exc.what}, which this engine does not run "
+                f"(request {request.request_id})"
+            )
+            logger.warning("%s", message)
+            if trace is not None:
+                trace.outcome(f"not run: {exc.what}")
+            return Response(501, error_body(501, message, request)), False
         except ExprError as exc:
             failure = f"expression failed in {context.action_id}"
             return self._failure(failure, exc.render(), request, trace), False
-        except _ChatFailure as exc:
+        except ActionFailure as exc:
             cause = exc.__cause__
             detail = f"{type(cause).__name__}: {cause}"
             return self._failure(
@@ -267,7 +189,7 @@ class Runner:
                 f"internal error in {context.action_id}", detail, request, trace, exc
             ), False
         if answer is None:
-            answer = _Answer(True, context.outputs.get(target.action_id), {}, 200)
+            answer = Answer(True, context.outputs.get(target.action_id), {}, 200)
         body = {"success": answer.success, "data": answer.data, "meta": _meta(request)}
         try:
             return Response(answer.status, body, answer.headers), True
@@ -299,140 +221,5 @@ class Runner:
         body = error_body(500, message, request, detail if self.debug else None)
         return Response(500, body)
 
-    def _resource(
-        self, resource: Resource, context: Context, trace: Trace | None, is_target: bool
-    ) -> _Answer | None:
-        """Run one resource's blocks in order; the target's ``apiResponse`` when it has one."""
-        action_id = context.action_id = resource.action_id
-        if trace is not None:
-            trace.start(resource)
-        if self._skipped(resource, context, trace, is_target):
-            return None
-        if resource.preflight is not None:
-            self._preflight(resource.preflight, context, trace)
-        self._steps("exprBefore", resource.expr_before, context, trace)
-        chat = resource.chat
-        if chat is not None:
-            if trace is not None:
-                trace.block("chat")
-            prompt = values.render(chat.prompt.evaluate(context, trace))
-            model = (
-                None if chat.model is None else values.render(chat.model.evaluate(context, trace))
-            )
-            chat_request = ChatRequest(
-                prompt, action_id, model, chat.role, chat.backend, chat.timeout
-            )
-            try:
-                reply = self.chat.reply(chat_request)
-            except Exception as exc:
-                raise _ChatFailure from exc
-            problem = json_problem(reply)
-            if problem is not None:
-                raise _ChatFailure from TypeError(f"the reply is not a kdeps value: {problem}")
-            if trace is not None:
-                trace.record("reply", reply)
-            context.outputs[action_id] = reply
-        self._steps("expr", resource.expr, context, trace)
-        self._steps("exprAfter", resource.expr_after, context, trace)
-        api = resource.api_response
-        if api is None:
-            return None
-        if trace is not None:
-            trace.block("apiResponse")
-        success = values.truthy(api.success.evaluate(context, trace))
-        data = api.data.evaluate(context, trace)
-        headers = {
-            name: _header(name, value.evaluate(context, trace)) for name, value in api.headers
-        }
-        if chat is None:
-            context.outputs[action_id] = data
-        return _Answer(success, data, headers, api.status) if is_target else None
 
-    def _skipped(
-        self, resource: Resource, context: Context, trace: Trace | None, is_target: bool
-    ) -> bool:
-        """Apply ``skipCondition`` then the method and route restrictions."""
-        if resource.skip_conditions:
-            if trace is not None:
-                trace.block("skipCondition")
-            for step in resource.skip_conditions:
-                if values.truthy(step.run(context, trace)):
-                    if trace is not None:
-                        trace.outcome(f"skipped: {step.source} is true")
-                    return True
-        request = context.request
-        method = request.method.upper()
-        if resource.methods is not None and method not in resource.methods:
-            if is_target:
-                allowed = ", ".join(sorted(resource.methods))
-                message = f"method {method} not allowed for {resource.action_id}"
-                raise _Refusal(405, message, {"Allow": allowed})
-            if trace is not None:
-                trace.outcome(f"skipped: method {method} not in restrictToHttpMethods")
-            return True
-        if resource.routes is not None and request.path not in resource.routes:
-            if is_target:
-                raise _Refusal(404, f"route {request.path} is not served by {resource.action_id}")
-            if trace is not None:
-                trace.outcome(f"skipped: route {request.path} not in restrictToRoutes")
-            return True
-        return False
-
-    @staticmethod
-    def _preflight(check: Preflight, context: Context, trace: Trace | None) -> None:
-        """Fail the request with the configured error when a validation is false or raises."""
-        if trace is not None:
-            trace.block("preflightCheck")
-        request_id = context.request.request_id
-        for step in check.validations:
-            try:
-                passed = values.truthy(step.run(context, trace))
-            except ExprError as exc:
-                logger.warning(
-                    "preflight validation raised in %s (request %s); counted as failed\n%s",
-                    context.action_id,
-                    request_id,
-                    exc.render(),
-                )
-                passed = False
-            if not passed:
-                logger.info(
-                    "preflight check failed in %s (request %s): %s at %s",
-                    context.action_id,
-                    request_id,
-                    step.source,
-                    step.site.location(),
-                )
-                if trace is not None:
-                    trace.outcome(f"preflight check failed: {step.source}")
-                message = (
-                    DEFAULT_PREFLIGHT_MESSAGE
-                    if check.message is None
-                    else values.render(check.message.evaluate(context, trace))
-                )
-                raise _Refusal(check.code, message)
-
-    @staticmethod
-    def _steps(name: str, steps: tuple[Step, ...], context: Context, trace: Trace | None) -> None:
-        if not steps:
-            return
-        if trace is not None:
-            trace.block(name)
-        for step in steps:
-            step.run(context, trace)
-
-
-_HEADER_VALUE = re.compile(r"[^\t\x20-\x7e\x80-\xff]")
-"""A character an HTTP field value cannot carry (RFC 9110: VCHAR, obs-text, space, tab)."""
-
-
-def _header(name: str, value: Any) -> str:
-    """A response header value: the rendered value, refused when HTTP cannot carry it (a
-    line break, another control character, a character beyond Latin-1)."""
-    text = values.render(value)
-    if "\r" in text or "\n" in text:
-        raise EvaluationError(f"response header {name} must not contain a line break")
-    bad = _HEADER_VALUE.search(text)
-    if bad is not None:
-        raise EvaluationError(f"response header {name} cannot carry the character {bad[0]!r}")
-    return text
+__all__ = ["ResourceTrace", "Response", "Runner", "Trace", "error_body"]

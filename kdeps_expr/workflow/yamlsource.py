@@ -198,11 +198,54 @@ def load_documents(source: SourceFile) -> list[Node]:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         index = mark.index if mark is not None else 0
-        raise source.error(f"invalid YAML: {problem}", index) from exc
+        raise _explained(source, index, f"invalid YAML: {problem}") from exc
     except yaml.YAMLError as exc:
         raise source.error(f"invalid YAML: {exc}", 0) from exc
     builder = _Builder(source)
     return [builder.build(root) for root in roots if not _empty(root)]
+
+
+_TEMPLATE_HINT = (
+    "a value that starts with {{ must be quoted: YAML reads { as the start of a mapping; "
+    "write it in quotes, such as \"{{ get('q') }}\""
+)
+_TAB_HINT = "a tab in the indentation: YAML indents with spaces only"
+_TAG_HINT = (
+    "'!' starts a YAML tag; an expression that begins with ! must be quoted, "
+    "such as - \"!get('done')\""
+)
+
+
+def _explained(source: SourceFile, index: int, message: str) -> WorkflowError:
+    """The error at ``index``, with a hint and the caret moved to the cause when the line
+    holds one of the usual mistakes: an unquoted ``{{``, a tab in the indentation."""
+    line, _ = source.line_column(index)
+    start = source.line_start(line)
+    text = source.line_text(line)
+    indent = len(text) - len(text.lstrip(" \t"))
+    if "\t" in text[:indent]:
+        return source.error(f"{message} ({_TAB_HINT})", start + text.index("\t"))
+    template = _unquoted_template(text)
+    if template is not None:
+        return source.error(f"{message} ({_TEMPLATE_HINT})", start + template)
+    return source.error(message, index)
+
+
+def _unquoted_template(line: str) -> int | None:
+    """Where a plain (unquoted) value of ``line`` starts with ``{{``, if one does."""
+    quote = ""
+    for position, char in enumerate(line):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (position == 0 or line[position - 1] in " \t"):
+            return None
+        elif line.startswith("{{", position):
+            before = line[:position].rstrip()
+            if not before or before.endswith((":", "-", "[", ",")):
+                return position
+    return None
 
 
 def _empty(root: yaml.Node | None) -> bool:
@@ -241,7 +284,8 @@ class _Builder:
             value = self.constructor.construct_object(node)
         else:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            raise self.source.error(f"unsupported YAML tag {tag}", start)
+            hint = f" ({_TAG_HINT})" if not tag.startswith("!!") else ""
+            raise self.source.error(f"unsupported YAML tag {tag}{hint}", start)
         return Scalar(self.source, start, value, node.style or None, node.end_mark.index)
 
     def _mapping(self, node: yaml.MappingNode) -> Mapping:
@@ -254,8 +298,8 @@ class _Builder:
         entries: dict[str, tuple[Scalar, Node]] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
-                raise self.source.error(
-                    "a mapping key must be a plain value", key_node.start_mark.index
+                raise _explained(
+                    self.source, key_node.start_mark.index, "a mapping key must be a plain value"
                 )
             key = Scalar(
                 self.source,

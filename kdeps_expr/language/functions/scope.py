@@ -13,7 +13,7 @@ from .. import values as v
 from ..context import Context, UploadedFile
 from ..limits import MAX_SIZE
 from . import uploads
-from .base import builtin, closest, key_arg, need
+from .base import builtin, closest, kdeps_object, key_arg, need
 from .iteration import ITEM_FIELDS, item_field
 
 _MISSING: Any = object()
@@ -86,6 +86,36 @@ def _info(ctx: Context, key: str) -> Any:
     return _MISSING if field is None else field(ctx)
 
 
+ERROR_KEY = "error"
+"""The request-memory key where the runner puts a failure while ``onError`` runs."""
+
+
+@kdeps_object("error")
+def error_object(ctx: Context) -> Any:
+    """``error`` in ``onError``'s ``when``, ``expr`` and ``fallback`` (KDeps' object: its
+    ``message``, ``type``, ``code``): request memory's ``error``, nil when there is none."""
+    return ctx.memory.get(ERROR_KEY)
+
+
+_ITEM_ALIASES = {"item": "current", "items": "all"}
+
+
+def _item_source(ctx: Context, key: str) -> Any:
+    """``get(key, 'item')`` inside ``items``: ``current`` (``item``), ``prev``, ``next``,
+    ``index``, ``count``, ``all`` (``items``); missing outside an iteration."""
+    field = _ITEM_ALIASES.get(key, key)
+    if ctx.item is None or field not in ITEM_FIELDS:
+        return _MISSING
+    return item_field(ctx, field)
+
+
+def _item_values(ctx: Context, key: str) -> Any:
+    """``get(actionId, 'itemvalues')``: the per-item outputs of an ``items`` resource (its
+    output, SPEC §10); missing when it has not run or its output is not a list."""
+    found = ctx.outputs.get(key, _MISSING)
+    return found if isinstance(found, list) else _MISSING
+
+
 def _upload(read: Callable[[UploadedFile], Any]) -> Callable[[Context, str], Any]:
     def source(ctx: Context, key: str) -> Any:
         upload = uploads.find(ctx, key)
@@ -105,13 +135,16 @@ _SOURCES: dict[str, Callable[[Context, str], Any]] = {
     "info": _info,
     "data": _body,
     "loop": _loop,
+    "item": _item_source,
+    "itemvalues": _item_values,
     "env": lambda ctx, key: os.environ.get(key, _MISSING),
     "file": _upload(lambda upload: uploads.content(upload, MAX_SIZE)),
     "filepath": _upload(lambda upload: upload.path),
     "filetype": _upload(lambda upload: upload.content_type),
 }
 """How ``get(key, source)`` reads each source: the value, or ``_MISSING``. ``data`` is
-KDeps' name for the body, ``env`` the process environment; ``file``, ``filepath`` and
+KDeps' name for the body, ``env`` the process environment, ``item`` the running ``items``
+iteration, ``itemvalues`` an items resource's per-item outputs; ``file``, ``filepath`` and
 ``filetype`` read the file uploaded in the form field ``key`` (its text, where it was
 stored, its MIME type)."""
 
@@ -125,12 +158,19 @@ def lookup(ctx: Context, source: str, key: str) -> Any:
     return None if found is _MISSING else found
 
 
+_ITEM_KEYS = frozenset(ITEM_FIELDS)
+"""What an unqualified ``get`` finds in the item context first, inside ``items`` (SPEC §10)."""
+
+
 def _search(key: str, ctx: Context) -> Any:
     """SPEC §3's unqualified search: memory, outputs, query, body, headers; never the session.
+    Inside ``items`` the item context comes first (``get('current')``, SPEC §10).
 
     Written out rather than looped over the sources, with ``in`` tests (cheaper than ``get``
     on a miss, and most sources miss): it is the hottest path of the language.
     """
+    if ctx.item is not None and key in _ITEM_KEYS:
+        return item_field(ctx, key)
     if key in ctx.action_ids:
         return ctx.outputs.get(key)
     memory = ctx.memory
