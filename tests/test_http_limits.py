@@ -19,6 +19,7 @@ import httpx
 import pytest
 from _server import Server, workflow_copy
 
+from kdeps_expr.cli import main
 from kdeps_expr.server import ServerOptions
 
 TIMEOUT = 1.0
@@ -165,3 +166,28 @@ def test_a_slow_but_steady_client_is_still_served_within_the_deadline(server: Se
 def test_the_defaults() -> None:
     options = ServerOptions()
     assert (options.max_header_bytes, options.request_timeout) == (65536, 20.0)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("maxHeaderBytes", 0, "settings.apiServer.maxHeaderBytes must be at least 1, not 0"),
+        (
+            "requestTimeout",
+            5,
+            "settings.apiServer.requestTimeout: invalid duration 5: a duration needs a unit; "
+            "use one or more <number><unit> with units ms, s, m, h, d, such as '30m' or '1h30m'",
+        ),
+    ],
+)
+def test_check_refuses_a_bad_limit_at_its_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], setting: str, value: int, message: str
+) -> None:
+    workflow = workflow_copy(tmp_path, "cart", settings={"apiServer": {setting: value}})
+    assert main(["check", str(workflow)]) == 1
+    line = f"    {setting}: {value}"
+    number = (workflow / "workflow.yaml").read_text().splitlines().index(line) + 1
+    column = len(setting) + 7
+    assert capsys.readouterr().out.startswith(
+        f"{workflow / 'workflow.yaml'}:{number}:{column}: {message}\n | {line}\n"
+    )

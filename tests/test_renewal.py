@@ -18,6 +18,7 @@ import pytest
 from _server import Server, workflow_copy
 from test_server_e2e import assert_error, assert_ok, session_of
 
+from kdeps_expr.cli import main
 from kdeps_expr.errors import WorkflowError
 from kdeps_expr.sessions import MemoryStore, SessionState, cookie_name, renew_keys, transact
 
@@ -180,3 +181,30 @@ def test_two_workflows_on_one_host_keep_their_own_cookies(tmp_path: Path) -> Non
             assert counted.headers["set-cookie"].startswith("visits_session=")
         assert_ok(browser.get(f"{guarded.url}/api/v1/protected"), "Hello admin, how can I help?")
         assert browser.cookies["login_session"] == logged_in.headers["x-session-id"]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            'cookieName: "my cookie"',
+            "settings.session.cookieName must be a cookie name (letters, digits, "
+            "!#$%&'*+.^_`|~-), not 'my cookie'",
+        ),
+        ("renewOn: 3", "settings.session.renewOn must be a list of strings, not 3"),
+    ],
+    ids=["cookieName", "renewOn"],
+)
+def test_check_refuses_a_bad_setting_at_its_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, message: str
+) -> None:
+    workflow = workflow_copy(tmp_path, "visits")
+    manifest = workflow / "workflow.yaml"
+    text = manifest.read_text()
+    manifest.write_text(text.replace("    ttl: 30m\n", f"    ttl: 30m\n    {line}\n"))
+    number = text.splitlines().index("    ttl: 30m") + 2
+    assert main(["check", str(workflow)]) == 1
+    column = len("    ") + line.index(" ") + 2
+    assert capsys.readouterr().out.startswith(
+        f"{manifest}:{number}:{column}: {message}\n |     {line}\n | {'.' * (column - 1)}^\n"
+    )
