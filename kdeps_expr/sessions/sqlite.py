@@ -179,8 +179,9 @@ class SqliteStore(SessionStore):
         if self._closed:
             raise StoreError(f"session store {self.path} is closed")
         try:
-            if watch and self._gone():
-                self._reopen()
+            watched = self._watched
+            if watch and watched is not None and os.fstat(watched).st_nlink == 0:
+                self._reopen()  # the file the store opened has lost its name (see _gone)
             try:
                 connection = self._pool.get_nowait()
             except queue.Empty:
