@@ -1,11 +1,9 @@
-"""A TCP proxy a test can cut: a store that goes away and comes back, without touching the
-shared server behind it.
+"""A TCP proxy on loopback that a test can cut and restore, to play a server going away.
 
-``with CuttableProxy(("127.0.0.1", 6379)) as proxy:`` listens on a free loopback port and
-forwards every connection to the target. :meth:`CuttableProxy.cut` closes every forwarded
-connection and stops listening, so clients see their connections drop and new ones
-refused, as when the server dies; :meth:`CuttableProxy.restore` listens again on the same
-port.
+It stands in front of a shared server (the test PostgreSQL) so that a test can take "the
+server" away from one store without touching what other tests use: ``drop()`` closes the
+relayed connections as a server restart would, ``cut()`` also stops listening (new
+connections are refused), and ``restore()`` listens again on the same port.
 """
 
 from __future__ import annotations
@@ -13,81 +11,81 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from types import TracebackType
 
-_CHUNK = 65536
 
-
-class CuttableProxy:
-    """Forwards loopback connections to ``target`` until cut."""
+class Proxy:
+    """Relays ``127.0.0.1:<port>`` to ``target`` until cut; ``port`` stays the same."""
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
-        self.port = 0
-        self._listener: socket.socket | None = None
-        self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self._relayed: set[socket.socket] = set()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._listener.getsockname()[1]
+        self._start()
 
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def __enter__(self) -> CuttableProxy:
-        self.restore()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.cut()
-
-    def restore(self) -> None:
-        """Listen (again, on the same port once one was picked) and forward."""
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def cut(self) -> None:
-        """Drop every forwarded connection and refuse new ones."""
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.shutdown(socket.SHUT_RDWR)
-            listener.close()
-        with self._lock:
-            sockets, self._sockets = self._sockets, set()
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
+    def _start(self) -> None:
+        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
                 client, _ = listener.accept()
-            except OSError:
-                return  # cut
+            except OSError:  # the listener was cut
+                return
             try:
-                server = socket.create_connection(self.target)
+                upstream = socket.create_connection(self.target, timeout=5)
             except OSError:
                 client.close()
                 continue
+            upstream.settimeout(None)
             with self._lock:
-                if self._listener is not listener:
-                    client.close()
-                    server.close()
-                    return
-                self._sockets.update((client, server))
-            for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+                self._relayed.update((client, upstream))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
 
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            self._close(source)
+            self._close(sink)
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
-    try:
-        while data := source.recv(_CHUNK):
-            sink.sendall(data)
-    except OSError:
-        pass
-    for sock in (source, sink):
+    def _close(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._relayed.discard(sock)
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+
+    def drop(self) -> None:
+        """Close every relayed connection, as a server that restarts does."""
+        with self._lock:
+            relayed = list(self._relayed)
+        for sock in relayed:
+            self._close(sock)
+
+    def cut(self) -> None:
+        """Stop listening and close every relayed connection: the server is gone."""
+        self._close(self._listener)
+        self.drop()
+
+    def restore(self) -> None:
+        """Listen again on the same port."""
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._start()
+
+    def __enter__(self) -> Proxy:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.cut()

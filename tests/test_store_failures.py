@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _proxy import CuttableProxy
+from _proxy import Proxy
 from _server import Server, environment, serve_command, workflow_copy
 from session_backends import REDIS_URL, delete_prefix, require_redis
 from test_server_e2e import assert_error, assert_ok, session_of
@@ -31,13 +31,13 @@ from kdeps_expr.sessions import SqliteStore
 
 
 @pytest.fixture
-def redis_proxy() -> Iterator[tuple[CuttableProxy, str]]:
+def redis_proxy() -> Iterator[tuple[Proxy, str]]:
     """A proxy in front of the test Redis, and a key prefix of this test's own."""
     client = require_redis()
     options = client.connection_pool.connection_kwargs
     prefix = f"kdeps-test-{uuid.uuid4().hex[:8]}:"
     try:
-        with CuttableProxy((options["host"], options["port"])) as proxy:
+        with Proxy((options["host"], options["port"])) as proxy:
             yield proxy, prefix
     finally:
         delete_prefix(client, prefix)
@@ -52,11 +52,12 @@ def assert_store_failed(response: httpx.Response, log: str) -> None:
 
 
 def test_a_redis_outage_is_a_503_and_the_session_survives_it(
-    tmp_path: Path, redis_proxy: tuple[CuttableProxy, str]
+    tmp_path: Path, redis_proxy: tuple[Proxy, str]
 ) -> None:
     proxy, prefix = redis_proxy
     database = REDIS_URL.rsplit("/", 1)[1]
-    session = {"type": "redis", "url": f"redis://{proxy.address}/{database}", "keyPrefix": prefix}
+    url = f"redis://127.0.0.1:{proxy.port}/{database}"
+    session = {"type": "redis", "url": url, "keyPrefix": prefix}
     login = workflow_copy(tmp_path, "login", session=session)
     cart = workflow_copy(tmp_path, "cart", session=session)
     pen = {"name": "pen", "price": 3}

@@ -1,9 +1,10 @@
 """Open a session store from a workflow's ``settings.session`` mapping or from a store URL.
 
 The keys of ``settings.session`` are those of SPEC §8 (``type``, ``path``, ``url``,
-``ttl``, ``cleanupInterval``) plus ``keyPrefix`` for Redis, and the two of SPEC §7 that
-the runner and the server read (``renewOn``: :func:`renew_keys`; ``cookieName``:
-:func:`cookie_name`). A key that is unknown, or that does not belong to the chosen type (a
+``ttl``, ``cleanupInterval``) plus ``keyPrefix`` for Redis and ``schema`` and ``table``
+for PostgreSQL, and the two of SPEC §7 that the runner and the server read (``renewOn``:
+:func:`renew_keys`; ``cookieName``: :func:`cookie_name`). A key that is unknown, or that
+does not belong to the chosen type (a
 ``path`` for Redis, a ``url`` for SQLite), is an error rather than something silently
 ignored.
 """
@@ -22,15 +23,34 @@ from ..durations import setting_duration
 from ..errors import SettingError, StoreError, WorkflowError
 from .base import DEFAULT_CLEANUP_INTERVAL, DEFAULT_TTL, Clock, SessionStore
 from .memory import MemoryStore
-from .redis import DEFAULT_KEY_PREFIX, RedisStore, check_redis_ttl, check_redis_url, redacted
+from .postgres import PostgresStore
+from .postgres_url import SCHEMES, LocationError, locate
+from .redis import DEFAULT_KEY_PREFIX, RedisStore, check_redis_ttl, check_redis_url
 from .sqlite import SqliteStore
+from .urls import redacted
 
 DEFAULT_SQLITE_PATH = ".kdeps/sessions.db"
 DEFAULT_COOKIE_NAME = "kdeps_session_id"
 
 _COMMON_KEYS = ("type", "ttl", "cleanupInterval", "renewOn", "cookieName")
-_TYPE_KEYS = {"sqlite": ("path",), "memory": (), "redis": ("url", "keyPrefix")}
-_ALL_KEYS = ("type", "path", "url", "ttl", "cleanupInterval", "keyPrefix", "renewOn", "cookieName")
+_TYPE_KEYS = {
+    "sqlite": ("path",),
+    "memory": (),
+    "redis": ("url", "keyPrefix"),
+    "postgres": ("url", "schema", "table"),
+}
+_ALL_KEYS = (
+    "type",
+    "path",
+    "url",
+    "ttl",
+    "cleanupInterval",
+    "keyPrefix",
+    "schema",
+    "table",
+    "renewOn",
+    "cookieName",
+)
 _COOKIE_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 """RFC 6265 ``cookie-name``: an RFC 9110 ``token``."""
 
@@ -45,6 +65,8 @@ class StoreSettings:
     path: str = DEFAULT_SQLITE_PATH
     url: str = ""
     key_prefix: str = DEFAULT_KEY_PREFIX
+    schema: str | None = None
+    table: str | None = None
 
 
 def _text(config: Mapping[str, Any], key: str, default: str | None = None) -> str:
@@ -100,7 +122,8 @@ def store_settings(config: Mapping[str, Any] | None) -> StoreSettings:
     kind = config.get("type", "sqlite")
     if not isinstance(kind, str) or kind not in _TYPE_KEYS:
         raise SettingError(
-            f"settings.session.type: unknown store type {kind!r} (use sqlite, memory or redis)",
+            f"settings.session.type: unknown store type {kind!r} "
+            "(use sqlite, memory, redis or postgres)",
             ("session", "type"),
         )
     allowed = _COMMON_KEYS + _TYPE_KEYS[kind]
@@ -137,6 +160,17 @@ def store_settings(config: Mapping[str, Any] | None) -> StoreSettings:
             raise SettingError(f"settings.session.ttl: {exc.message}", ("session", "ttl")) from exc
         prefix = _text(config, "keyPrefix", DEFAULT_KEY_PREFIX)
         return StoreSettings(kind, ttl, interval, url=url, key_prefix=prefix)
+    if kind == "postgres":
+        url = _text(config, "url")
+        schema = _text(config, "schema") if "schema" in config else None
+        table = _text(config, "table") if "table" in config else None
+        try:
+            locate(url, schema=schema, table=table)
+        except LocationError as exc:
+            raise SettingError(
+                f"settings.session.{exc.key}: {exc.reason}", ("session", exc.key)
+            ) from exc
+        return StoreSettings(kind, ttl, interval, url=url, schema=schema, table=table)
     if kind == "sqlite":
         return StoreSettings(kind, ttl, interval, path=_text(config, "path", DEFAULT_SQLITE_PATH))
     return StoreSettings(kind, ttl, interval)
@@ -151,8 +185,8 @@ def open_store(
 ) -> SessionStore:
     """The store ``settings.session`` describes; a relative SQLite path is under ``base_dir``.
 
-    With ``must_exist`` a SQLite file that is not there is an error instead of a new store
-    (``kdeps-expr sessions`` inspects stores; it never makes one).
+    With ``must_exist`` a SQLite file or PostgreSQL table that is not there is an error
+    instead of a new store (``kdeps-expr sessions`` inspects stores; it never makes one).
 
     ``config`` may be ``None`` or empty: the default is SQLite at ``.kdeps/sessions.db``
     with a ttl of ``30m`` and a cleanup every ``5m``. Raises ``WorkflowError`` for a bad
@@ -167,6 +201,16 @@ def open_store(
         return RedisStore(
             settings.url, ttl, clock, cleanup_interval=interval, key_prefix=settings.key_prefix
         )
+    if settings.kind == "postgres":
+        return PostgresStore(
+            settings.url,
+            ttl,
+            clock,
+            cleanup_interval=interval,
+            schema=settings.schema,
+            table=settings.table,
+            must_exist=must_exist,
+        )
     return SqliteStore(
         base_dir / settings.path, ttl, clock, cleanup_interval=interval, must_exist=must_exist
     )
@@ -174,9 +218,11 @@ def open_store(
 
 def open_store_url(url: str, clock: Clock = time.time, *, must_exist: bool = False) -> SessionStore:
     """The store at ``url``: ``sqlite:///abs/path.db``, ``sqlite:relative.db``, ``memory:``,
-    ``redis://host:port/db`` or ``rediss://…`` (``?keyPrefix=app:`` names the key prefix,
-    as ``settings.session.keyPrefix`` does); the ttl is the default ``30m``. With
-    ``must_exist`` a SQLite file that is not there is an error, as for :func:`open_store`.
+    ``redis://host:port/db``, ``rediss://…`` (``?keyPrefix=app:`` names the key prefix, as
+    ``settings.session.keyPrefix`` does) or ``postgresql://user@host:port/database``
+    (``postgres://`` too; ``?schema=…&table=…`` place the table); the ttl is the default
+    ``30m``. With ``must_exist`` a SQLite file or PostgreSQL table that is not there is
+    an error, as for :func:`open_store`.
 
     Raises ``StoreError`` for a URL of any other form.
     """
@@ -193,10 +239,12 @@ def open_store_url(url: str, clock: Clock = time.time, *, must_exist: bool = Fal
         prefix = next((v for k, v in reversed(query) if k == "keyPrefix"), DEFAULT_KEY_PREFIX)
         if not prefix:
             raise StoreError(f"store URL {redacted(url)!r}: keyPrefix must not be empty")
-        rest = urlencode([(k, v) for k, v in query if k != "keyPrefix"])
-        url = urlunsplit(parts._replace(query=rest))
+        others = urlencode([(k, v) for k, v in query if k != "keyPrefix"])
+        url = urlunsplit(parts._replace(query=others))
         return RedisStore(url, DEFAULT_TTL, clock, key_prefix=prefix)
+    if scheme in SCHEMES and rest.startswith("//"):
+        return PostgresStore(url, DEFAULT_TTL, clock, must_exist=must_exist)
     raise StoreError(
         f"unsupported store URL {redacted(url)!r} (use sqlite:///abs/path.db, sqlite:relative.db, "
-        "memory: or redis://host:port/db)"
+        "memory:, redis://host:port/db or postgresql://user@host:port/database)"
     )

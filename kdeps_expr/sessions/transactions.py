@@ -4,7 +4,8 @@
 :class:`~kdeps_expr.SessionState`; only when it succeeds is the session written,
 with the version that was loaded. When another request saved the session in between, the
 save raises ``ConflictError``, and the work runs again on the new state after a short
-random pause, so no update is lost and no lock is held while a request runs. Work must
+random pause (growing with each attempt, and with the attempt's own time on a slow
+store), so no update is lost and no lock is held while a request runs. Work must
 therefore be safe to repeat until it succeeds: it may change only its own state.
 """
 
@@ -25,6 +26,18 @@ DEFAULT_ATTEMPTS = 25
 BACKOFF_FIRST = 0.0005
 """Upper bound of the first pause after a conflict, in seconds; it doubles each time."""
 BACKOFF_MAX = 0.05
+BACKOFF_SPREAD = 32
+"""A store slower than ``BACKOFF_FIRST`` per attempt (PostgreSQL, whose save waits for its
+commit) pauses in units of its own attempt's time, up to this many of them: on a fast
+store the pauses are those above, and on a slow one the requests on one session spread
+out enough that each gets its turn instead of colliding again."""
+
+
+def _pause(attempt: int, took: float) -> float:
+    """A random pause before ``attempt`` (counted from 1), after one that took ``took`` s."""
+    unit = max(BACKOFF_FIRST, took)
+    longest = max(BACKOFF_MAX, took * BACKOFF_SPREAD)
+    return random.uniform(0, min(longest, unit * 2 ** (attempt - 1)))
 
 
 def _renews(loaded: Snapshot | None, state: SessionState, renew_on: Collection[str]) -> bool:
@@ -95,9 +108,11 @@ def transact(
     expression caught it (a validation that raises counts as failed), so a request whose
     session could not be read never answers as if it had been, and writes nothing.
     """
+    took = 0.0
     for attempt in range(attempts):
         if attempt:
-            time.sleep(random.uniform(0, min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (attempt - 1))))
+            time.sleep(_pause(attempt, took))
+        started = time.perf_counter()
         loads = _Loads(store, session_id)
         state = SessionState(session_id=session_id, load=loads)
         result, ok = work(state)
@@ -105,6 +120,7 @@ def transact(
             raise loads.failure
         if not ok or _commit(store, state, loads.snapshot, renew_on):
             return result, state
+        took = time.perf_counter() - started
     raise StoreError(
         f"session {session_id!r} was changed by other requests during each of {attempts} "
         "attempts to save it; giving up"
