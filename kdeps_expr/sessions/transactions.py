@@ -69,7 +69,7 @@ def _commit(
     if state.changed and not (state.version or state.data or state.id_used):
         return True  # a new session written but left empty (a logout without one): no row
     try:
-        if _renews(loaded, state, renew_on):
+        if renew_on and _renews(loaded, state, renew_on):
             _renew(store, state)
         elif state.changed:
             store.save(state.id, state.data, state.version)
