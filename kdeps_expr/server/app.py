@@ -44,7 +44,7 @@ from .answers import Answer, ClientError, error_answer, not_allowed, send_answer
 from .cors import cors_middleware
 from .options import ServerOptions
 from .requests import header_map, query_map, read_body
-from .transport import SessionTurns, cookie_attributes, give_session, session_id_of
+from .transport import SessionCookie, SessionTurns, give_session, session_id_of
 from .uploads import Uploads
 from .workers import Workers
 
@@ -90,7 +90,7 @@ class _App:
     ) -> None:
         self.options = options
         self.route(routes, action_ids)
-        self.cookie_attributes = cookie_attributes(options.session_ttl, options.secure_cookie)
+        self.cookie = SessionCookie(options.cookie_name, options.session_ttl, options.secure_cookie)
         self.handler: Handler | None = None
         self.workers: Workers | None = None
         self.sessions = SessionTurns()
@@ -169,7 +169,7 @@ class _App:
         if path == HEALTH_PATH:
             if method not in HEALTH_METHODS:
                 raise not_allowed(method, path, HEALTH_METHODS)
-            return Answer(200, {"status": "ok"}, {})
+            return Answer.json(200, {"status": "ok"})
         action_id = self.resolve(path, method)
         uploads = Uploads()
         try:
@@ -193,7 +193,7 @@ class _App:
             request_id=request_id,
             files=tuple(uploads.files),
         )
-        session_id = session_id_of(headers)
+        session_id = session_id_of(headers, self.options.cookie_name)
         assert self.handler is not None and self.workers is not None, "the app has not started"
         if session_id is not None:
             await self.sessions.take(session_id)
@@ -204,9 +204,9 @@ class _App:
         finally:
             if session_id is not None:
                 self.sessions.give_back(session_id)
-        answer = Answer(result.status, result.body, dict(result.headers))
+        answer = Answer.of(result)
         if result.session_id is not None:
-            give_session(answer.headers, result.session_id, self.cookie_attributes)
+            give_session(answer.headers, result.session_id, self.cookie)
         return answer
 
 

@@ -22,6 +22,7 @@ from ..workflow.runner import Runner
 from .app import Handler, create_app, logger
 from .options import ServerOptions
 from .playground import PLAYGROUND_PATH, Bench, playground_app, playground_routes
+from .protocol import HttpLimits, guarded_http
 from .reload import Reloader
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -60,17 +61,33 @@ def _terminated(signum: int, frame: FrameType | None) -> None:
     raise _Terminated
 
 
-def run_app(app: ASGIApp, sock: socket.socket, *, access_log: bool = False) -> bool:
+def run_app(
+    app: ASGIApp,
+    sock: socket.socket,
+    *,
+    access_log: bool = False,
+    limits: HttpLimits | None = None,
+) -> bool:
     """Run ``app`` on uvicorn over ``sock`` until SIGINT or SIGTERM; False when it failed to start.
 
-    uvicorn picks httptools and uvloop when they are installed. ``access_log`` is off for
+    Connections speak HTTP/1.1 through :class:`~.protocol.GuardedHttp` (httptools, with the
+    head cap and request deadline of ``limits``, by default those of :class:`ServerOptions`);
+    uvicorn picks uvloop when it is installed. ``access_log`` is off for
     the workflow server, which logs its own line per request with the request id. After a
     graceful shutdown uvicorn raises the signal again: SIGINT becomes KeyboardInterrupt,
     and SIGTERM, whose default would kill the process before its ``finally`` blocks run
     (closing the session store), ends this call normally. Call it from the main thread.
     """
+    if limits is None:
+        defaults = ServerOptions()
+        limits = HttpLimits(defaults.max_header_bytes, defaults.request_timeout)
     config = uvicorn.Config(
-        app, log_config=None, access_log=access_log, server_header=False, lifespan="on"
+        app,
+        http=guarded_http(limits),
+        log_config=None,
+        access_log=access_log,
+        server_header=False,
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     previous = signal.signal(signal.SIGTERM, _terminated)
@@ -151,7 +168,8 @@ def serve(
             logger.info(
                 "playground on http://%s:%d%s/", shown_host, sock.getsockname()[1], PLAYGROUND_PATH
             )
-        return 0 if run_app(app, sock) else 1
+        limits = HttpLimits(options.max_header_bytes, options.request_timeout)
+        return 0 if run_app(app, sock, limits=limits) else 1
     finally:
         store.close()
 
