@@ -26,6 +26,7 @@ from session_backends import POSTGRES_URL, SHARED_BACKENDS, open_backend, requir
 from kdeps_expr.language.context import Request
 from kdeps_expr.sessions import MemoryStore, SessionStore
 from kdeps_expr.workflow import load_workflow
+from kdeps_expr.workflow.executors import Connections
 from kdeps_expr.workflow.runner import Response, Runner
 
 TIMESTAMP = "2026-01-02T03:04:05Z"
@@ -342,6 +343,32 @@ def test_in_memory_sqlite_lives_as_long_as_the_runner(tmp_path: Path, store: Ses
         counts = [data(runner.handle(request()))[2][0]["n"] for _ in range(3)]
         runner.close()
         assert counts == [1, 2, 3]
+
+
+def test_runners_given_connections_share_them(tmp_path: Path, store: SessionStore) -> None:
+    """serve shares one set between the workflows a reload loads; the runners never close it."""
+    header = HEADER.replace("sqlite:///data.db", "sqlite:///:memory:")
+    resources = """\
+    actionId: main
+    sql:
+      connectionName: db
+      queries:
+        - query: CREATE TABLE IF NOT EXISTS hits (n INTEGER)
+        - query: INSERT INTO hits VALUES (1)
+        - query: SELECT count(*) AS n FROM hits
+    """
+    root = workflow_at(tmp_path, resources, header)
+    connections = Connections()
+    counts = []
+    for _ in range(2):  # a workflow loaded again (a reload) on the same connections
+        workflow = load_workflow(root)
+        runner = Runner(workflow, workflow.engine, store, connections=connections)
+        counts += [data(runner.handle(request()))[2][0]["n"] for _ in range(2)]
+        runner.close()
+    assert counts == [1, 2, 3, 4]
+    connections.close()
+    runner = Runner(workflow, workflow.engine, store, connections=connections)
+    assert data(runner.handle(request()))[2][0]["n"] == 1  # disposed: a new database
 
 
 def test_executors_inline_and_per_item(tmp_path: Path, store: SessionStore) -> None:

@@ -68,3 +68,50 @@ def test_other_requests_are_answered_while_a_2s_exec_runs(tmp_path: Path) -> Non
     during = [moment for moment in answered if moment < ended]
     print(f"{len(during)} requests answered during the 2 s exec")
     assert len(during) >= 10, f"only {len(during)} requests answered during the exec"
+
+
+COUNTER = """\
+metadata: {name: counter, version: "1", targetActionId: count}
+settings:
+  apiServer:
+    routes:
+      - {path: /count, methods: [GET]}
+  sqlConnections:
+    db: {connection: "sqlite:///:memory:"}
+"""
+COUNT = """\
+actionId: count
+sql:
+  connectionName: db
+  queries:
+    - query: CREATE TABLE IF NOT EXISTS hits (n INTEGER)
+    - query: INSERT INTO hits VALUES (1)
+    - query: SELECT count(*) AS n FROM hits
+apiResponse:
+  response: "{{ 'v1' }} {{ get('count')[2][0].n }}"
+"""
+
+
+def test_a_reload_keeps_the_process_pools(tmp_path: Path) -> None:
+    """The in-memory database lives in the process's pool: a reloaded workflow sees it."""
+    root = tmp_path / "counter"
+    (root / "resources").mkdir(parents=True)
+    (root / "workflow.yaml").write_text(COUNTER)
+    count = root / "resources" / "count.yaml"
+    count.write_text(COUNT)
+    with (
+        Server(root, tmp_path / "serve.log", ["--reload"]) as server,
+        server.client() as client,
+    ):
+        assert [client.get("/count").json()["data"] for _ in range(2)] == ["v1 1", "v1 2"]
+        deadline = time.monotonic() + 20.0
+        while "watching" not in server.log_text():
+            assert time.monotonic() < deadline, server.log_text()
+            time.sleep(0.1)
+        count.write_text(COUNT.replace("'v1'", "'v2'"))
+        answers = []
+        while not answers or answers[-1].startswith("v1"):
+            assert time.monotonic() < deadline + 20.0, server.log_text()
+            answers.append(client.get("/count").json()["data"])
+            time.sleep(0.1)
+    assert answers[-1] == f"v2 {len(answers) + 2}"

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp
 
 from ..errors import ExprError
 from ..sessions import Cleaner, SessionStore
+from ..workflow.executors import Connections
 from ..workflow.model import Workflow
 from ..workflow.runner import Runner
 from .app import Handler, create_app, logger
@@ -117,8 +118,9 @@ def serve(
     ``playground`` adds the playground page under ``/_playground/``; ``reload_from`` (the
     path the workflow was loaded from) reloads it when its files change (:mod:`.reload`).
     The session store is opened and checked here (an unreachable Redis is a ``StoreError``
-    before anything listens) and closed on the way out; the session cleaner runs while the
-    app does.
+    before anything listens) and closed on the way out, as are the executors' SQL pools and
+    HTTP clients, which the workflows of every reload share; the session cleaner runs while
+    the app does.
     """
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     if playground:
@@ -126,6 +128,7 @@ def serve(
     for warning in workflow.warnings:
         logger.warning("%s", warning.render())
     store = workflow.open_store()
+    connections = Connections()  # the executors' SQL pools and HTTP clients, for every reload
     try:
         store.check()
         options = ServerOptions.from_settings(workflow.settings, store.ttl)
@@ -135,7 +138,9 @@ def serve(
         port = options.port if port is None else port
 
         def runner_for(loaded: Workflow) -> Runner:
-            return Runner(loaded, loaded.engine, store, debug=debug or options.debug)
+            return Runner(
+                loaded, loaded.engine, store, debug=debug or options.debug, connections=connections
+            )
 
         runner = runner_for(workflow)
         extra: list[BaseRoute] = []
@@ -171,6 +176,7 @@ def serve(
         limits = HttpLimits(options.max_header_bytes, options.request_timeout)
         return 0 if run_app(app, sock, limits=limits) else 1
     finally:
+        connections.close()
         store.close()
 
 
@@ -202,10 +208,6 @@ def serve_playground(
 
 @contextmanager
 def _cleaning(store: SessionStore, runner: Runner) -> Iterator[Handler]:
-    """Run the session cleaner for as long as the app serves requests; then dispose of the
-    runner's SQL pools and HTTP clients (the requests in flight have finished)."""
+    """Run the session cleaner for as long as the app serves requests."""
     with Cleaner(store):
-        try:
-            yield runner
-        finally:
-            runner.close()
+        yield runner

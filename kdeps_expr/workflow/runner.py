@@ -32,7 +32,7 @@ from ..language.engine import Engine
 from ..sessions import SessionState, renew_keys, transact
 from ..sessions.base import SessionStore
 from .execute import Answer, ResourceRunner
-from .executors import Executors
+from .executors import Connections, Executors
 from .model import Resource, Workflow
 from .outcomes import ActionFailure, NotRun, Refusal
 from .trace import ResourceTrace, Trace
@@ -93,8 +93,9 @@ class Runner:
 
     ``engine`` is the Engine the workflow was loaded with (its expressions are already
     compiled); ``debug`` adds the full error to the body of a 500. One Runner serves many
-    threads: every request gets its own :class:`~kdeps_expr.context.Context`. It owns the
-    executors' SQL pools and HTTP clients: :meth:`close` disposes of them.
+    threads: every request gets its own :class:`~kdeps_expr.context.Context`. The executors'
+    SQL pools and HTTP clients are ``connections`` (a process's, shared by the runners of
+    the workflows it loads) or, by default, the Runner's own, which :meth:`close` disposes of.
     """
 
     def __init__(
@@ -104,6 +105,7 @@ class Runner:
         store: SessionStore,
         chat: ChatBackend | None = None,
         debug: bool = False,
+        connections: Connections | None = None,
     ) -> None:
         self.workflow = workflow
         self.engine = engine
@@ -112,12 +114,13 @@ class Runner:
         self.debug = debug
         self._action_ids = frozenset(workflow.resources)
         self._info = workflow.info
-        self.executors = Executors(workflow)
+        self.executors = Executors(workflow, connections)
         self._resources = ResourceRunner(self.chat, self.executors, engine.limits.regex_timeout)
         self._renew_on = renew_keys(workflow.session_config)
 
     def close(self) -> None:
-        """Dispose of the executors' SQL pools and HTTP clients (the process stops serving)."""
+        """Dispose of the executors' SQL pools and HTTP clients, when they are the Runner's
+        own (no ``connections`` were given)."""
         self.executors.close()
 
     def handle(

@@ -6,12 +6,13 @@ executors themselves are in :mod:`kdeps_expr.actions`."""
 from __future__ import annotations
 
 from .loading import EXECUTOR_KINDS, check_sql_connections, read_executor
-from .running import Executors
+from .running import Connections, Executors
 from .scripts import Rendered, Script
 from .warnings import executor_warnings
 
 __all__ = [
     "EXECUTOR_KINDS",
+    "Connections",
     "Executors",
     "Rendered",
     "Script",

@@ -1,11 +1,14 @@
 """Running httpClient, sql, exec and python blocks: each field rendered for the request, the
 executor called, its output returned (SPEC §12).
 
-:class:`Executors` belongs to one runner, which is what one process serves: it holds the
-workflow's named databases (``settings.sqlConnections``), one pool per database and one
-HTTP client per proxy and TLS setting, opened on first use and closed by
-:meth:`Executors.close` when the runner stops. The executors block; the runner runs on the
-server's worker threads, so a 2 s ``exec`` never holds up the event loop.
+:class:`Executors` belongs to one runner: it holds the workflow's named databases
+(``settings.sqlConnections``) and the process's :class:`Connections`, one pool per
+database and one HTTP client per proxy and TLS setting, opened on first use. A runner
+made without them owns its own and :meth:`Executors.close` disposes of them; ``serve``
+makes one set for the process and shares it with the runner of every workflow a reload
+loads, so a reload opens no second pool of the same database. The executors block; the
+runner runs on the server's worker threads, so a 2 s ``exec`` never holds up the event
+loop.
 
 Every field is rendered here, per request, from its compiled value: scripts and queries
 through their :class:`~.scripts.Script` (values as data), everything else by the value
@@ -49,15 +52,29 @@ from ..model import Action, ListValue, MapValue, Tracer, Value, Workflow
 from .scripts import Rendered, Script
 
 
-class Executors:
-    """What a runner's executors share: the named databases, the SQL pools, the HTTP
-    clients; :meth:`close` disposes of the pools and clients."""
+class Connections:
+    """The SQL pools and HTTP clients the executors open on first use (one per database,
+    one per proxy and TLS setting); :meth:`close` disposes of them."""
 
-    def __init__(self, workflow: Workflow) -> None:
-        self.root = workflow.root
-        self.connections = sql_connections(workflow.settings.get("sqlConnections"), self.root)
+    def __init__(self) -> None:
         self.pools = SqlPools()
         self.clients = HttpClients()
+
+    def close(self) -> None:
+        """Dispose of every SQL pool and HTTP client (the process stops serving)."""
+        self.pools.close()
+        self.clients.close()
+
+
+class Executors:
+    """What a runner's executors share: the workflow's named databases, and the
+    :class:`Connections` (its own unless it is given some)."""
+
+    def __init__(self, workflow: Workflow, connections: Connections | None = None) -> None:
+        self.root = workflow.root
+        self.databases = sql_connections(workflow.settings.get("sqlConnections"), self.root)
+        self._owned = connections is None
+        self.connections = Connections() if connections is None else connections
 
     def run(self, action: Action, context: Context, trace: Tracer | None) -> Any:
         """Run one executor block for the request; its output (``get('<actionId>')``)."""
@@ -67,9 +84,9 @@ class Executors:
         return output
 
     def close(self) -> None:
-        """Dispose of every SQL pool and HTTP client (the process stops serving)."""
-        self.pools.close()
-        self.clients.close()
+        """Dispose of the connections when they are this runner's own."""
+        if self._owned:
+            self.connections.close()
 
 
 class _Fields:
@@ -177,7 +194,7 @@ def _http(executors: Executors, fields: _Fields) -> Any:
         proxy=fields.text("proxy") or None,
         tls=_tls(fields) if "tls" in fields else None,
     )
-    return run_http(spec, executors.clients)
+    return run_http(spec, executors.connections.clients)
 
 
 def _retry(fields: _Fields) -> Retry:
@@ -248,7 +265,7 @@ def _sql(executors: Executors, fields: _Fields) -> Any:
         max_rows=MAX_ROWS if rows is None else fields.count(rows, "maxRows"),
         timeout=fields.seconds(SQL_TIMEOUT),
     )
-    return run_sql(spec, executors.pools)
+    return run_sql(spec, executors.connections.pools)
 
 
 def _queries_item(fields: _Fields, item: Value) -> Statement:
@@ -281,9 +298,9 @@ def _statement(fields: _Fields, query: Value, params: Any, batch: Any) -> Statem
 def _connection(executors: Executors, fields: _Fields) -> SqlConnection:
     name = fields.text("connectionName")
     if name:
-        connection = executors.connections.get(name)
+        connection = executors.databases.get(name)
         if connection is None:
-            known = ", ".join(sorted(executors.connections)) or "none"
+            known = ", ".join(sorted(executors.databases)) or "none"
             raise fields.fail(f"unknown connection {name!r} (settings.sqlConnections: {known})")
     else:
         url = fields.text("connection")
