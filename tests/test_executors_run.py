@@ -326,18 +326,21 @@ def test_sql_on_postgresql_pool_opened_once_and_disposed(
         admin.close()
 
 
+IN_MEMORY = HEADER.replace("sqlite:///data.db", "sqlite:///:memory:")
+HITS = """\
+actionId: main
+sql:
+  connectionName: db
+  queries:
+    - query: CREATE TABLE IF NOT EXISTS hits (n INTEGER)
+    - query: INSERT INTO hits VALUES (1)
+    - query: SELECT count(*) AS n FROM hits
+"""
+"""Counts its own requests in a database of the pool (``IN_MEMORY``: of the process)."""
+
+
 def test_in_memory_sqlite_lives_as_long_as_the_runner(tmp_path: Path, store: SessionStore) -> None:
-    header = HEADER.replace("sqlite:///data.db", "sqlite:///:memory:")
-    resources = """\
-    actionId: main
-    sql:
-      connectionName: db
-      queries:
-        - query: CREATE TABLE IF NOT EXISTS hits (n INTEGER)
-        - query: INSERT INTO hits VALUES (1)
-        - query: SELECT count(*) AS n FROM hits
-    """
-    workflow = load_workflow(workflow_at(tmp_path, resources, header))
+    workflow = load_workflow(workflow_at(tmp_path, HITS, IN_MEMORY))
     for _ in range(2):
         runner = Runner(workflow, workflow.engine, store)
         counts = [data(runner.handle(request()))[2][0]["n"] for _ in range(3)]
@@ -347,17 +350,7 @@ def test_in_memory_sqlite_lives_as_long_as_the_runner(tmp_path: Path, store: Ses
 
 def test_runners_given_connections_share_them(tmp_path: Path, store: SessionStore) -> None:
     """serve shares one set between the workflows a reload loads; the runners never close it."""
-    header = HEADER.replace("sqlite:///data.db", "sqlite:///:memory:")
-    resources = """\
-    actionId: main
-    sql:
-      connectionName: db
-      queries:
-        - query: CREATE TABLE IF NOT EXISTS hits (n INTEGER)
-        - query: INSERT INTO hits VALUES (1)
-        - query: SELECT count(*) AS n FROM hits
-    """
-    root = workflow_at(tmp_path, resources, header)
+    root = workflow_at(tmp_path, HITS, IN_MEMORY)
     connections = Connections()
     counts = []
     for _ in range(2):  # a workflow loaded again (a reload) on the same connections
