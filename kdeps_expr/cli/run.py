@@ -66,8 +66,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     trace = Trace() if args.trace else None
     store = workflow.open_store()
     try:
-        runner = Runner(workflow, workflow.engine, store, debug=args.debug)
-        response = runner.handle(request, action_id, args.session_id, trace)
+        with Runner(workflow, workflow.engine, store, debug=args.debug) as runner:
+            response = runner.handle(request, action_id, args.session_id, trace)
     finally:
         store.close()
     if trace is not None:

@@ -91,8 +91,8 @@ def serve(
     ``host`` and ``port`` default to ``settings.apiServer.hostIp`` and ``portNum``, then to
     127.0.0.1:3000; ``debug`` and ``access_log`` switch on what the settings leave off.
     The session store is opened and checked here (an unreachable Redis is a ``StoreError``
-    before anything listens) and closed on the way out; the session cleaner runs while the
-    app does.
+    before anything listens) and closed on the way out, as is the runner's chat service
+    (its connections to model servers); the session cleaner runs while the app does.
     """
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     for warning in workflow.warnings:
@@ -105,19 +105,19 @@ def serve(
             options = dataclasses.replace(options, access_log=True)
         host = host or options.host
         port = options.port if port is None else port
-        runner = Runner(workflow, workflow.engine, store, debug=debug or options.debug)
-        app = create_app(
-            lambda: _cleaning(store, runner), workflow.api_routes, workflow.resources, options
-        )
-        sock = bind(host, port)
-        logger.info(
-            "serving workflow %s %s on http://%s:%d",
-            workflow.name,
-            workflow.version,
-            f"[{host}]" if ":" in host else host,
-            sock.getsockname()[1],
-        )
-        return 0 if run_app(app, sock) else 1
+        with Runner(workflow, workflow.engine, store, debug=debug or options.debug) as runner:
+            app = create_app(
+                lambda: _cleaning(store, runner), workflow.api_routes, workflow.resources, options
+            )
+            sock = bind(host, port)
+            logger.info(
+                "serving workflow %s %s on http://%s:%d",
+                workflow.name,
+                workflow.version,
+                f"[{host}]" if ":" in host else host,
+                sock.getsockname()[1],
+            )
+            return 0 if run_app(app, sock) else 1
     finally:
         store.close()
 

@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import SettingError, WorkflowError
 from ..language.templates import DEFAULT_DELIMITERS
 from ..sessions.config import store_settings
+from .chat import read_llm_settings
 from .fields import FieldReader
 from .model import Route
 from .yamlsource import Mapping as YamlMapping
@@ -46,6 +47,7 @@ def read_header(document: YamlMapping, reader: FieldReader) -> Header:
     if isinstance(settings, YamlMapping):
         header.settings = settings.to_python()
         _session(settings, reader)
+        read_llm_settings(settings, reader)
         _server_places(settings, reader, header)
         _cors(settings, reader)
         header.delimiters = _delimiters(settings, reader)

@@ -22,6 +22,7 @@ import string
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .chat import check_chat
 from .fields import FieldReader
 from .model import (
     DEFAULT_PREFLIGHT_CODE,
@@ -381,6 +382,8 @@ class _Reader:
             warning = properties.get(key, {}).get("x-kdeps-warning")
             if warning:
                 self.fields.warn(node.key(key), warning)
+        if kind == "chat":
+            check_chat(node, fields, self.fields)
         return Action(kind, fields, Site(key_node))
 
     def _items(self, node: Node | None) -> tuple[Value, ...] | None:

@@ -9,25 +9,32 @@ written once at the end, only when the request succeeded. Each resource runs as
 Responses follow SPEC §6. A request fails, and leaves its session untouched, when a check
 or the input schema fails (their code), when the target does not accept the method (405)
 or the path (404), when it reaches an action this engine does not run (501, naming the
-resource and the action), and when an expression or the chat backend fails (500, with the
-full error in the log and, only with ``debug``, in the body).
+resource and the action), when an action fails (its :class:`~kdeps_expr.errors.ActionError`
+status: a model that cannot be reached or answers badly 502, out of time 504; the message
+names the resource, the backend and the model), and when an expression fails (500, with
+the full error in the log and, only with ``debug``, in the body).
+
+A Runner holds the process's :class:`~kdeps_expr.actions.chat.ChatService` (made from
+``settings.llm`` unless one is given) with its keep-alive connections to model servers;
+:meth:`Runner.close` releases them.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
 
-from ..actions.chat import ChatBackend, EchoChat
-from ..errors import ExprError, StoreError
+from ..actions.chat import ChatService
+from ..errors import ActionError, ExprError, StoreError
 from ..language.context import Context, Request
 from ..language.engine import Engine
 from ..sessions import SessionState, transact
 from ..sessions.base import SessionStore
 from .execute import Answer, ResourceRunner
 from .model import Resource, Workflow
-from .outcomes import ActionFailure, NotRun, Refusal
+from .outcomes import NotRun, Refusal
 from .trace import ResourceTrace, Trace
 
 logger = logging.getLogger("kdeps_expr.runner")
@@ -70,11 +77,14 @@ def _meta(request: Request) -> dict[str, Any]:
 
 
 class Runner:
-    """Runs requests against one loaded workflow, its session store and a chat backend.
+    """Runs requests against one loaded workflow, its session store and its chat service.
 
     ``engine`` is the Engine the workflow was loaded with (its expressions are already
-    compiled); ``debug`` adds the full error to the body of a 500. One Runner serves many
-    threads: every request gets its own :class:`~kdeps_expr.context.Context`.
+    compiled); ``chat`` is the :class:`~kdeps_expr.actions.chat.ChatService` chat resources
+    talk through (default: one made from ``settings.llm`` and the environment, which
+    :meth:`close` closes; a service passed in stays the caller's to close); ``debug`` adds
+    the full error to the body of a 500. One Runner serves many threads: every request
+    gets its own :class:`~kdeps_expr.context.Context`.
     """
 
     def __init__(
@@ -82,17 +92,39 @@ class Runner:
         workflow: Workflow,
         engine: Engine,
         store: SessionStore,
-        chat: ChatBackend | None = None,
+        chat: ChatService | None = None,
         debug: bool = False,
     ) -> None:
+        if chat is not None and not isinstance(chat, ChatService):
+            raise TypeError(
+                "Runner(chat=…) takes a ChatService (the reply() seam of ChatBackend was "
+                f"replaced; docs/chat.md), not {type(chat).__name__}"
+            )
         self.workflow = workflow
         self.engine = engine
         self.store = store
-        self.chat: ChatBackend = chat if chat is not None else EchoChat()
+        self._owns_chat = chat is None
+        self.chat = ChatService(workflow.llm_settings) if chat is None else chat
         self.debug = debug
         self._action_ids = frozenset(workflow.resources)
         self._info = workflow.info
         self._resources = ResourceRunner(self.chat, engine.limits.regex_timeout)
+
+    def close(self) -> None:
+        """Release the chat service's connections, when the Runner made the service."""
+        if self._owns_chat:
+            self.chat.close()
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def handle(
         self,
@@ -157,15 +189,11 @@ class Runner:
             if trace is not None:
                 trace.outcome(f"not run: {exc.what}")
             return Response(501, error_body(501, message, request)), False
+        except ActionError as exc:
+            return self._action_failure(exc, request, trace), False
         except ExprError as exc:
             failure = f"expression failed in {context.action_id}"
             return self._failure(failure, exc.render(), request, trace), False
-        except ActionFailure as exc:
-            cause = exc.__cause__
-            detail = f"{type(cause).__name__}: {cause}"
-            return self._failure(
-                f"chat failed in {context.action_id}", detail, request, trace, cause
-            ), False
         except Exception as exc:  # a bug of ours still answers one JSON message, never a traceback
             detail = f"{type(exc).__name__}: {exc}"
             return self._failure(
@@ -175,6 +203,20 @@ class Runner:
             answer = Answer(True, context.outputs.get(target.action_id), {}, 200)
         body = {"success": answer.success, "data": answer.data, "meta": _meta(request)}
         return Response(answer.status, body, answer.headers), True
+
+    def _action_failure(
+        self, error: ActionError, request: Request, trace: Trace | None
+    ) -> Response:
+        """An action that failed answers its status and its message (which names the
+        resource and holds no secret); a detail for the log (stderr) stays there, and in
+        the body only with ``debug``."""
+        message = f"{error.message} (request {request.request_id})"
+        detail = getattr(error, "detail", None)
+        logger.error("%s%s", message, f"\n{detail}" if detail else "")
+        if trace is not None and trace.resources:
+            trace.outcome(f"failed: {error.message}")
+        body = error_body(error.status, message, request, detail if self.debug else None)
+        return Response(error.status, body)
 
     def _failure(
         self,

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-from ..failures import UPSTREAM, ExecutorError
+from ..failures import REDACTED, UPSTREAM, ExecutorError
 from .base import ChatRequest, Message, Sampling
 from .messages import conversation
 from .options import (
@@ -117,7 +117,7 @@ class ChatCall:
 
 def redact(text: str, secret: str | None) -> str:
     """``text`` with every occurrence of ``secret`` replaced by ``[redacted]``."""
-    return text.replace(secret, "[redacted]") if secret else text
+    return text.replace(secret, REDACTED) if secret else text
 
 
 def resolve(request: ChatRequest, settings: LLMSettings, environ: Mapping[str, str]) -> ChatCall:

@@ -1,0 +1,284 @@
+"""The chat action in a workflow (SPEC §5, §11): its keys checked at load, and at run time
+rendered into a request, sent, and read back.
+
+**At load**, once the schema has checked a ``chat`` block's keys and types,
+:func:`check_chat` checks every option written as a plain value with
+:func:`~kdeps_expr.actions.chat.validate_option` (the one place that knows what each
+option may hold) and places its error at the value in the file; an option written as a
+template or an expression is checked when a request renders it, and a bad value then
+fails that request with 500 naming the option. :func:`read_llm_settings` checks
+``settings.llm`` the same way, with :meth:`~kdeps_expr.actions.chat.LLMSettings.from_mapping`.
+``check`` warns about an API key written in a file (and never shows it: the schema marks
+``apiKey`` ``x-kdeps-secret``, see :mod:`.fields`), and about ``jsonResponseKeys`` without
+``jsonResponse``. Chat keys this engine does not run (``tools``, ``files``, …) carry
+their warning in the schema.
+
+**At run time**, :func:`run_chat` renders the block (the prompt, each scenario item, each
+option), hands the :class:`~kdeps_expr.actions.chat.ChatRequest` to the process's
+:class:`~kdeps_expr.actions.chat.ChatService` and returns its
+:class:`~kdeps_expr.actions.chat.ChatReply`: ``output`` is what ``get('<actionId>')``
+reads, ``data`` what a chat target without ``apiResponse`` answers. A value that cannot
+be used, or a model that fails, raises
+:class:`~kdeps_expr.actions.failures.ExecutorError` (500, 502 or 504) naming the resource.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..actions.chat import (
+    ChatReply,
+    ChatRequest,
+    ChatService,
+    LLMSettings,
+    Message,
+    OptionError,
+    Sampling,
+    validate_option,
+)
+from ..actions.chat.calls import endpoint
+from ..actions.chat.messages import DEFAULT_ROLE
+from ..actions.chat.options import SAMPLING_KEYS, SETTINGS_KEYS
+from ..actions.failures import ExecutorError
+from ..language import values
+from ..language.context import Context
+from .fields import FieldReader
+from .model import Action, Constant, ListValue, Secret, Tracer, Value
+from .yamlsource import Mapping as YamlMapping
+from .yamlsource import Node, Scalar, Sequence
+
+OPTIONS = (
+    "model",
+    "backend",
+    "baseUrl",
+    "apiKey",
+    "role",
+    "timeout",
+    "timeoutDuration",
+    *SAMPLING_KEYS,
+    "streaming",
+    "jsonResponse",
+    "jsonResponseKeys",
+)
+"""The chat keys :func:`~kdeps_expr.actions.chat.validate_option` checks."""
+
+READ = frozenset({*OPTIONS, "prompt", "scenario", "messages"})
+"""Every chat key a request reads; the schema's other chat keys warn that they are ignored."""
+
+_TEXTS = {"model": "model", "role": "role", "backend": "backend", "baseUrl": "base_url"}
+_KEY_WARNING = (
+    "{where} is written in the file: anyone who can read the file has the key; read it from "
+    "the environment instead ({hint})"
+)
+_KEY_HINT = "apiKey: \"{{ env('OPENAI_API_KEY') }}\", or leave it out: OPENAI_API_KEY and "
+_KEY_HINT += "ANTHROPIC_API_KEY are read"
+_DYNAMIC: Any = object()
+"""What :func:`_literal` answers for a value a request computes."""
+
+
+# ---- at load -----------------------------------------------------------------------------
+
+
+def check_chat(
+    node: YamlMapping, fields: tuple[tuple[str, Value], ...], reader: FieldReader
+) -> None:
+    """Check the options of one ``chat`` block written as plain values (module docstring)."""
+    literals = {key: _literal(value) for key, value in fields}
+    for key, literal in literals.items():
+        entry = node.get(key)
+        if entry is None or key not in OPTIONS or literal is _DYNAMIC or literal is None:
+            continue
+        try:
+            validate_option(key, option_value(key, literal))
+        except OptionError as exc:
+            reader.error(entry.error(f"chat.{key}: {exc.message}"))
+            continue
+        if key == "apiKey" and literal:
+            reader.warn(entry, _KEY_WARNING.format(where="chat.apiKey", hint=_KEY_HINT))
+    _check_endpoint(literals.get("backend"), node.get("baseUrl"), "chat.baseUrl", reader)
+    scenario = node.get("scenario")
+    for index, item in enumerate(scenario.items if isinstance(scenario, Sequence) else ()):
+        if isinstance(item, YamlMapping):
+            _check_scenario_item(item, f"chat.scenario[{index}]", reader)
+    keys = node.get("jsonResponseKeys")
+    if keys is not None and literals.get("jsonResponse") in (None, False, "false"):
+        reader.warn(
+            node.key("jsonResponseKeys"),
+            "chat.jsonResponseKeys does nothing without jsonResponse: true",
+        )
+
+
+def _check_endpoint(backend: Any, base: Node | None, where: str, reader: FieldReader) -> None:
+    """A literal base URL (``base``) the literal network ``backend`` could not call."""
+    if not isinstance(base, Scalar) or not isinstance(base.value, str) or not base.value:
+        return
+    if backend in ("ollama", "openai", "anthropic"):
+        try:
+            endpoint(backend, base.value)
+        except OptionError as exc:
+            reader.error(base.error(f"{where}: {exc.message}"))
+
+
+def _check_scenario_item(item: YamlMapping, where: str, reader: FieldReader) -> None:
+    role = item.get("role")
+    if isinstance(role, Scalar) and isinstance(role.value, str) and not _templated(role, reader):
+        try:
+            validate_option("role", role.value)
+        except OptionError as exc:
+            reader.error(role.error(f"{where}.role: {exc.message}"))
+    if item.get("cacheControl") is not None:
+        reader.warn(
+            item.key("cacheControl"),
+            f"{where}.cacheControl is ignored by this engine: nothing is cached",
+        )
+
+
+def _templated(scalar: Scalar, reader: FieldReader) -> bool:
+    text = str(scalar.value)
+    return "(" in text or any(mark in text for mark in reader.engine.delimiters)
+
+
+def read_llm_settings(settings: YamlMapping, reader: FieldReader) -> None:
+    """Check ``settings.llm`` as :class:`~kdeps_expr.actions.chat.ChatService` will read it;
+    each error at its key or value (the schema has checked the keys and types)."""
+    llm = settings.get("llm")
+    if not isinstance(llm, YamlMapping):
+        return
+    for key, (key_node, value_node) in llm.entries.items():
+        try:
+            LLMSettings.from_mapping({key: value_node.to_python()})
+        except OptionError as exc:
+            place = value_node if key in SETTINGS_KEYS else key_node
+            reader.error(place.error(f"settings.llm.{key}: {exc.message}"))
+            continue
+        if key == "apiKey" and isinstance(value_node, Scalar):
+            reader.secret(value_node)
+            hint = _KEY_HINT.replace("apiKey: ", "chat.apiKey: ")
+            reader.warn(value_node, _KEY_WARNING.format(where="settings.llm.apiKey", hint=hint))
+    backend = llm.get("backend")
+    backend_name = backend.value if isinstance(backend, Scalar) else None
+    _check_endpoint(backend_name, llm.get("baseUrl"), "settings.llm.baseUrl", reader)
+
+
+def _literal(value: Value) -> Any:
+    """The plain value of a field written without template or expression, else _DYNAMIC."""
+    if isinstance(value, Secret):
+        value = value.value
+    if isinstance(value, Constant):
+        return value.value
+    if isinstance(value, ListValue) and all(isinstance(item, Constant) for item in value.items):
+        return [item.value for item in value.items if isinstance(item, Constant)]
+    return _DYNAMIC
+
+
+def option_value(key: str, value: Any) -> Any:
+    """``value`` of option ``key`` as a request hands it on: a number option given as text
+    (a query parameter, ``"0.7"``) is read as the number it spells."""
+    if key in SAMPLING_KEYS and isinstance(value, str):
+        text = value.strip()
+        for kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                continue
+    return value
+
+
+# ---- at run time -------------------------------------------------------------------------
+
+
+def run_chat(
+    action: Action, context: Context, tracer: Tracer | None, service: ChatService
+) -> ChatReply:
+    """Render ``action`` (a chat block) for this request, send it, answer the reply.
+
+    Raises :class:`~kdeps_expr.actions.failures.ExecutorError`: 500 for a value that cannot
+    be used, 502 or 504 when the model fails (docs/chat.md).
+    """
+    request = chat_request(action, context, tracer)
+    reply = service.send(request)
+    if tracer is not None:
+        tracer.record("reply", reply.output)
+    return reply
+
+
+def chat_request(action: Action, context: Context, tracer: Tracer | None) -> ChatRequest:
+    """The :class:`~kdeps_expr.actions.chat.ChatRequest` ``action`` makes for this request."""
+    found = {key: value.evaluate(context, tracer) for key, value in action.fields if key in READ}
+    try:
+        return _request(context.action_id, found)
+    except OptionError as exc:
+        raise ExecutorError("chat", context.action_id, f"{exc.key}: {exc.message}") from None
+
+
+def _request(action_id: str, found: dict[str, Any]) -> ChatRequest:
+    texts = {name: _text(found.get(key)) for key, name in _TEXTS.items()}
+    timeout = found.get("timeoutDuration")
+    if timeout is None:
+        timeout = found.get("timeout")
+    sampling = {
+        name: option_value(key, found[key])
+        for key, name in SAMPLING_KEYS.items()
+        if found.get(key) is not None
+    }
+    keys = found.get("jsonResponseKeys")
+    return ChatRequest(
+        values.render(found.get("prompt")),
+        action_id,
+        timeout=None if timeout is None else validate_option("timeout", timeout),
+        api_key=_text(found.get("apiKey")),
+        scenario=(*_scenario(found.get("scenario")), *_messages(found.get("messages"))),
+        json_response=found.get("jsonResponse") or False,
+        json_response_keys=()
+        if keys is None
+        else tuple(keys)
+        if isinstance(keys, list)
+        else (keys,),
+        sampling=Sampling(**sampling) if sampling else Sampling(),
+        streaming=found.get("streaming"),
+        **texts,
+    )
+
+
+def _text(value: Any) -> str | None:
+    """An option's rendered text; ``None`` (not set) for nil."""
+    return None if value is None else values.render(value)
+
+
+def _scenario(items: Any) -> list[Message]:
+    """The rendered scenario items (each ``{role, prompt, name}``)."""
+    if not isinstance(items, list):
+        return []
+    return [
+        Message(
+            _text(item.get("role")) or DEFAULT_ROLE,
+            values.render(item.get("prompt")),
+            _text(item.get("name")),
+        )
+        for item in items
+        if isinstance(item, dict)
+    ]
+
+
+def _messages(history: Any) -> list[Message]:
+    """``messages``: a list of ``{role, content}`` maps an expression gave (KDeps' history)."""
+    if history is None:
+        return []
+    if not isinstance(history, list) or not all(
+        isinstance(item, dict) and isinstance(item.get("role"), str) for item in history
+    ):
+        shown = values.to_json(history)[:80]
+        raise OptionError(
+            "messages", f"expected a list of maps with a role and a content, got {shown}"
+        )
+    return [
+        Message(
+            item["role"],
+            values.render(item.get("content", item.get("prompt"))),
+            _text(item.get("name")),
+        )
+        for item in history
+    ]
+
+
+__all__ = ["OPTIONS", "READ", "chat_request", "check_chat", "read_llm_settings", "run_chat"]
