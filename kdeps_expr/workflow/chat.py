@@ -62,16 +62,22 @@ OPTIONS = (
 )
 """The chat keys :func:`~kdeps_expr.actions.chat.validate_option` checks."""
 
+_CHECKED = frozenset(OPTIONS) - {"jsonResponseKeys"}
+"""The options checked at load (the schema checks jsonResponseKeys: a list of texts)."""
+
 READ = frozenset({*OPTIONS, "prompt", "scenario", "messages"})
 """Every chat key a request reads; the schema's other chat keys warn that they are ignored."""
 
 _TEXTS = {"model": "model", "role": "role", "backend": "backend", "baseUrl": "base_url"}
 _KEY_WARNING = (
-    "{where} is written in the file: anyone who can read the file has the key; read it from "
-    "the environment instead ({hint})"
+    "{where} is written in the file, where anyone who reads the file finds the key: {fix}"
 )
-_KEY_HINT = "apiKey: \"{{ env('OPENAI_API_KEY') }}\", or leave it out: OPENAI_API_KEY and "
-_KEY_HINT += "ANTHROPIC_API_KEY are read"
+_KEY_FIXES = {
+    "chat.apiKey": "write \"{{ env('OPENAI_API_KEY') }}\" instead, or leave it out (the "
+    "environment's OPENAI_API_KEY or ANTHROPIC_API_KEY is used)",
+    "settings.llm.apiKey": "leave it out (the environment's OPENAI_API_KEY or "
+    "ANTHROPIC_API_KEY is used)",
+}
 _DYNAMIC: Any = object()
 """What :func:`_literal` answers for a value a request computes."""
 
@@ -86,7 +92,7 @@ def check_chat(
     literals = {key: _literal(value) for key, value in fields}
     for key, literal in literals.items():
         entry = node.get(key)
-        if entry is None or key not in OPTIONS or literal is _DYNAMIC or literal is None:
+        if entry is None or key not in _CHECKED or literal is _DYNAMIC or literal is None:
             continue
         try:
             validate_option(key, option_value(key, literal))
@@ -94,7 +100,7 @@ def check_chat(
             reader.error(entry.error(f"chat.{key}: {exc.message}"))
             continue
         if key == "apiKey" and literal:
-            reader.warn(entry, _KEY_WARNING.format(where="chat.apiKey", hint=_KEY_HINT))
+            reader.warn(entry, _key_warning("chat.apiKey"))
     _check_endpoint(literals.get("backend"), node.get("baseUrl"), "chat.baseUrl", reader)
     scenario = node.get("scenario")
     for index, item in enumerate(scenario.items if isinstance(scenario, Sequence) else ()):
@@ -106,6 +112,10 @@ def check_chat(
             node.key("jsonResponseKeys"),
             "chat.jsonResponseKeys does nothing without jsonResponse: true",
         )
+
+
+def _key_warning(where: str) -> str:
+    return _KEY_WARNING.format(where=where, fix=_KEY_FIXES[where])
 
 
 def _check_endpoint(backend: Any, base: Node | None, where: str, reader: FieldReader) -> None:
@@ -145,6 +155,8 @@ def read_llm_settings(settings: YamlMapping, reader: FieldReader) -> None:
     if not isinstance(llm, YamlMapping):
         return
     for key, (key_node, value_node) in llm.entries.items():
+        if key == "apiKey" and isinstance(value_node, Scalar):
+            reader.secret(value_node)
         try:
             LLMSettings.from_mapping({key: value_node.to_python()})
         except OptionError as exc:
@@ -152,9 +164,7 @@ def read_llm_settings(settings: YamlMapping, reader: FieldReader) -> None:
             reader.error(place.error(f"settings.llm.{key}: {exc.message}"))
             continue
         if key == "apiKey" and isinstance(value_node, Scalar):
-            reader.secret(value_node)
-            hint = _KEY_HINT.replace("apiKey: ", "chat.apiKey: ")
-            reader.warn(value_node, _KEY_WARNING.format(where="settings.llm.apiKey", hint=hint))
+            reader.warn(value_node, _key_warning("settings.llm.apiKey"))
     backend = llm.get("backend")
     backend_name = backend.value if isinstance(backend, Scalar) else None
     _check_endpoint(backend_name, llm.get("baseUrl"), "settings.llm.baseUrl", reader)
@@ -174,6 +184,8 @@ def _literal(value: Value) -> Any:
 def option_value(key: str, value: Any) -> Any:
     """``value`` of option ``key`` as a request hands it on: a number option given as text
     (a query parameter, ``"0.7"``) is read as the number it spells."""
+    if key == "jsonResponseKeys" and isinstance(value, str):
+        return [value]
     if key in SAMPLING_KEYS and isinstance(value, str):
         text = value.strip()
         for kind in (int, float):
@@ -221,23 +233,29 @@ def _request(action_id: str, found: dict[str, Any]) -> ChatRequest:
         for key, name in SAMPLING_KEYS.items()
         if found.get(key) is not None
     }
-    keys = found.get("jsonResponseKeys")
+    keys = option_value("jsonResponseKeys", found.get("jsonResponseKeys"))
     return ChatRequest(
         values.render(found.get("prompt")),
         action_id,
         timeout=None if timeout is None else validate_option("timeout", timeout),
         api_key=_text(found.get("apiKey")),
         scenario=(*_scenario(found.get("scenario")), *_messages(found.get("messages"))),
-        json_response=found.get("jsonResponse") or False,
-        json_response_keys=()
-        if keys is None
-        else tuple(keys)
-        if isinstance(keys, list)
-        else (keys,),
+        json_response=bool(_flag("jsonResponse", found.get("jsonResponse"))),
+        json_response_keys=_keys(keys),
         sampling=Sampling(**sampling) if sampling else Sampling(),
-        streaming=found.get("streaming"),
+        streaming=_flag("streaming", found.get("streaming")),
         **texts,
     )
+
+
+def _flag(key: str, value: Any) -> bool | None:
+    """A true/false option (``"true"`` and ``"false"`` as KDeps reads them); ``None`` unset."""
+    return None if value is None else bool(validate_option(key, value))
+
+
+def _keys(keys: Any) -> tuple[Any, ...]:
+    """``jsonResponseKeys`` as a tuple (its items are checked when the call resolves)."""
+    return () if keys is None else tuple(keys) if isinstance(keys, list) else (keys,)
 
 
 def _text(value: Any) -> str | None:

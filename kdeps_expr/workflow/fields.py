@@ -61,8 +61,9 @@ class FieldReader:
     def secret(self, scalar: Scalar) -> None:
         """Keep the text of ``scalar`` (an API key written in the file) out of every
         error and warning shown: :meth:`hide_secrets`."""
-        if isinstance(scalar.value, str) and scalar.value:
-            self.secrets.append((scalar.source.name, scalar.value))
+        text = scalar.value if isinstance(scalar.value, str) else scalar.source_text
+        if text:
+            self.secrets.append((scalar.source.name, text))
 
     def hide_secrets(self, errors: Iterable[ExprError]) -> None:
         """Mask every secret of its file in the source line of ``errors``, character for
