@@ -24,6 +24,7 @@ functions, Python runs a plain comprehension or method chain.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -132,6 +133,22 @@ CASES = [
         "get('name') | replace('_', ' ') | trim | upper",
         "upper(trim(replace(name, '_', ' ')))",
     ),
+    Case(
+        "pipe chain",
+        "get('items') | filter(.status == 'active') | map(.id) | sum()",
+        "sum([item['id'] for item in get('items') if item['status'] == 'active'])",
+        "sum([item['id'] for item in get('items') if item['status'] == 'active'])",
+        "get('items') | selectattr('status', 'equalto', 'active') | map(attribute='id') | sum",
+        "sum(items.filter(i, i.status == 'active').map(i, i.id))",
+    ),
+    Case(
+        "reduce",
+        "reduce(get('cart', 'session'), #acc + #.price, 0)",
+        "reduce(lambda total, item: total + item['price'], get('cart', 'session'), 0)",
+        "sum([item['price'] for item in get('cart', 'session')])",
+        "get('cart', 'session') | sum(attribute='price')",
+        "sum(session.cart.map(i, i.price))",
+    ),
 ]
 
 PROMPT = (
@@ -198,7 +215,7 @@ class Peers:
         self.jinja_data = {"get": _get}
         self.cel = celpy.Environment()
         self.cel_data = celpy.json_to_cel({**QUERY, **BODY, "session": SESSION})
-        self.python_data = {"get": _get}
+        self.python_data = {"get": _get, "reduce": functools.reduce}
 
     # parse + compile
     def compile_ours(self, case: Case) -> Callable[[], Any]:

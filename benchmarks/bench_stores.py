@@ -4,13 +4,15 @@ One run prints one table with three checks:
 
 - **Round trips per second** for each backend: one round trip is a whole request's
   session transaction (:func:`~kdeps_expr.sessions.transact`: load, change one key,
-  commit), on 1,000 sessions in turn. Next to SQLite and Redis stands the raw floor
-  measured in the same run: a bare ``sqlite3`` select + upsert of the same JSON text on
-  the same schema with the same settings (WAL, ``synchronous=NORMAL``, autocommit), and a
-  bare redis-py ``GET`` + ``SET … PX`` on the same server. Target: at least 50% of it.
+  commit), on 1,000 sessions in turn. Next to SQLite, Redis and PostgreSQL stands the
+  raw floor measured in the same run: a bare ``sqlite3`` select + upsert of the same JSON
+  text on the same schema with the same settings (WAL, ``synchronous=NORMAL``,
+  autocommit), a bare redis-py ``GET`` + ``SET … PX`` on the same server, and a bare
+  psycopg ``SELECT`` + ``INSERT … ON CONFLICT DO UPDATE`` on the same server and schema.
+  Target: at least 50% of it (60% for PostgreSQL).
 - **Store size**: microseconds per round trip on 1,000 active sessions when the store
   holds 1,000 sessions and when it holds 1,000,000 (the active ones among them), on
-  SQLite and Redis. Target: less than 1.5x apart. An informational row shows SQLite
+  SQLite, Redis and PostgreSQL. Target: less than 1.5x apart. An informational row shows SQLite
   round trips on sessions picked at random among all 1,000,000, which mostly measures
   the page cache rather than the store.
 - **Purge**: p99 latency of round trips while no purge runs, then while 100,000 expired
@@ -21,96 +23,50 @@ One run prints one table with three checks:
 Throughput figures are the best of several interleaved repetitions, so a noisy machine
 lowers both sides of a ratio alike. Usage::
 
-    .venv/bin/python -m benchmarks.bench_stores [--quick] [--redis-url URL]
+    .venv/bin/python -m benchmarks.bench_stores [--quick] [--redis-url URL] [--postgres-url URL]
 
 ``--quick`` shrinks the store-size check to 100,000 sessions and the purge to 20,000.
-Redis keys go under a prefix unique to the run and are removed at the end.
+Redis keys go under a prefix unique to the run and are removed at the end; PostgreSQL
+tables go in a schema made for the run and dropped at the end (``postgres_rows``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import secrets
 import sqlite3
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 
-from kdeps_expr.sessions import (
-    MemoryStore,
-    RedisStore,
-    SessionState,
-    SessionStore,
-    SqliteStore,
-    transact,
-)
-from kdeps_expr.sessions.base import CLEANER_DUTY, PURGE_BATCH_SIZE
+from kdeps_expr.sessions import MemoryStore, RedisStore, SqliteStore
 from kdeps_expr.sessions.sqlite import BUILD_INDEX, BUILD_TABLE
 
-TTL = 3600.0
-ACTIVE = 1_000
-DATA = {"user": "alice", "theme": "dark", "visits": 0}
-TEXT = json.dumps(DATA, separators=(",", ":"))
-REPEATS = 5
-
-
-@dataclass
-class Row:
-    """One line of the table."""
-
-    backend: str
-    check: str
-    measured: str
-    reference: str = ""
-    ratio: str = ""
-    target: str = ""
-
-
-def visit(state: SessionState) -> tuple[None, bool]:
-    """The modification of a round trip: one key changed."""
-    state.set("visits", (state.get("visits") or 0) + 1)
-    return None, True
-
-
-def timed(run: Callable[[], None]) -> float:
-    started = time.perf_counter()
-    run()
-    return time.perf_counter() - started
-
-
-def best_of(*runs: Callable[[], None]) -> list[float]:
-    """The fastest of ``REPEATS`` interleaved timings of each run, in seconds."""
-    best = [float("inf")] * len(runs)
-    for _ in range(REPEATS):
-        for index, run in enumerate(runs):
-            best[index] = min(best[index], timed(run))
-    return best
-
-
-def round_trips(store: SessionStore, ids: Sequence[str], count: int) -> Callable[[], None]:
-    def run() -> None:
-        for number in range(count):
-            transact(store, ids[number % len(ids)], visit)
-
-    return run
-
-
-def seed(store: SessionStore, count: int) -> list[str]:
-    ids = [secrets.token_urlsafe(32) for _ in range(count)]
-    for session_id in ids:
-        store.save(session_id, dict(DATA), 0)
-    return ids
-
+from .postgres_rows import postgres_rows
+from .store_timing import (
+    ACTIVE,
+    DATA,
+    TEXT,
+    TTL,
+    Row,
+    best_of,
+    for_seconds,
+    latencies,
+    purge_row,
+    purge_while_running,
+    render,
+    round_trips,
+    seed,
+    size_row,
+    versus,
+)
 
 # --- raw floors ----------------------------------------------------------------------------
 
@@ -220,7 +176,7 @@ def check_round_trips(folder: Path, url: str, prefix: str, count: int) -> list[R
     store_run = round_trips(sqlite_store, ids, count)
     raw_run = raw_sqlite(folder / "raw.db", ids, count)
     store_seconds, raw_seconds = best_of(store_run, raw_run)
-    rows.append(_versus("sqlite", count, store_seconds, raw_seconds, "bare sqlite3"))
+    rows.append(versus("sqlite", count, store_seconds, raw_seconds, "bare sqlite3"))
     sqlite_store.close()
 
     client = redis.Redis.from_url(url)
@@ -229,21 +185,9 @@ def check_round_trips(folder: Path, url: str, prefix: str, count: int) -> list[R
     store_run = round_trips(redis_store, ids, count)
     raw_run = raw_redis(client, prefix + "raw:", ids, count)
     store_seconds, raw_seconds = best_of(store_run, raw_run)
-    rows.append(_versus("redis", count, store_seconds, raw_seconds, "bare redis-py"))
+    rows.append(versus("redis", count, store_seconds, raw_seconds, "bare redis-py"))
     redis_store.close()
     return rows
-
-
-def _versus(backend: str, count: int, store_seconds: float, raw_seconds: float, raw: str) -> Row:
-    store_rate, raw_rate = count / store_seconds, count / raw_seconds
-    return Row(
-        backend,
-        "round trips/s",
-        f"{store_rate:,.0f}",
-        f"{raw_rate:,.0f} {raw}",
-        f"{store_rate / raw_rate:.0%}",
-        ">= 50%",
-    )
 
 
 def check_store_size(folder: Path, url: str, prefix: str, big: int, count: int) -> list[Row]:
@@ -262,7 +206,7 @@ def check_store_size(folder: Path, url: str, prefix: str, big: int, count: int) 
     small_store.close()
     big_store.close()
     rows = [
-        _size_row("sqlite", big, small / count * 1e6, large / count * 1e6),
+        size_row("sqlite", big, small / count * 1e6, large / count * 1e6),
         Row(
             "sqlite",
             f"us/round trip, {count:,} spread over {big:,}",
@@ -282,97 +226,8 @@ def check_store_size(folder: Path, url: str, prefix: str, big: int, count: int) 
     delete_prefix(client, prefix + "size:fill")
     (after,) = best_of(run)
     store.close()
-    rows.append(_size_row("redis", big, min(before, after) / count * 1e6, large / count * 1e6))
+    rows.append(size_row("redis", big, min(before, after) / count * 1e6, large / count * 1e6))
     return rows
-
-
-def _size_row(backend: str, big: int, small_us: float, large_us: float) -> Row:
-    return Row(
-        backend,
-        f"us/round trip, {ACTIVE:,} active of {big:,}",
-        f"{large_us:.0f} us",
-        f"{small_us:.0f} us of {ACTIVE:,}",
-        f"{large_us / small_us:.2f}x",
-        "< 1.5x",
-    )
-
-
-def latencies(store: SessionStore, ids: Sequence[str], until: Callable[[], bool]) -> list[float]:
-    """Seconds per round trip, one after another, until ``until()`` is true."""
-    measured = []
-    number = 0
-    while not until():
-        session_id = ids[number % len(ids)]
-        started = time.perf_counter()
-        transact(store, session_id, visit)
-        measured.append(time.perf_counter() - started)
-        number += 1
-    return measured
-
-
-def p99(measured: list[float]) -> float:
-    ordered = sorted(measured)
-    return ordered[int(len(ordered) * 0.99)] * 1e6
-
-
-def for_seconds(seconds: float) -> Callable[[], bool]:
-    deadline = time.perf_counter() + seconds
-    return lambda: time.perf_counter() >= deadline
-
-
-def _purge_row(backend: str, quiet: list[float], busy: list[float], what: str) -> Row:
-    return Row(
-        backend,
-        f"p99 us during {what}",
-        f"{p99(busy):.0f} us ({len(busy):,} trips)",
-        f"{p99(quiet):.0f} us without ({len(quiet):,})",
-        f"{p99(busy) / p99(quiet):.2f}x",
-        "< 2x",
-    )
-
-
-def purge_for(store: SessionStore, ids: Sequence[str], window: float) -> tuple[list[float], int]:
-    """Round trips for ``window`` seconds while a Cleaner-style purge runs beside them.
-
-    Returns the latencies and how many sessions the purge deleted; the purge is stopped
-    at the end of the window, or ends earlier when nothing expired is left.
-    """
-    stop = threading.Event()
-    counts: list[int] = []
-
-    def purge() -> None:
-        counts.append(store.purge_expired(PURGE_BATCH_SIZE, duty=CLEANER_DUTY, stop=stop))
-
-    thread = threading.Thread(target=purge)
-    thread.start()
-    window_over = for_seconds(window)
-    busy = latencies(store, ids, lambda: window_over() or not thread.is_alive())
-    stop.set()
-    thread.join()
-    return busy, counts[0]
-
-
-def purge_while_running(store: SessionStore, ids: Sequence[str], window: float) -> Row:
-    """p99 without a purge and during a Cleaner-style purge, in alternating windows.
-
-    Each round runs requests for ``window`` seconds alone, then up to ``window`` seconds
-    beside the purge, until the purge finds nothing left; alternating keeps the load of
-    other programs on the machine from favouring one side.
-    """
-    quiet: list[float] = []
-    busy: list[float] = []
-    purged = 0
-    purging = 0.0
-    while True:
-        quiet += latencies(store, ids, for_seconds(window))
-        started = time.perf_counter()
-        measured, count = purge_for(store, ids, window)
-        purging += time.perf_counter() - started
-        busy += measured
-        purged += count
-        if count == 0:
-            break
-    return _purge_row(store.kind, quiet, busy, f"purge of {purged:,} ({purging:.1f}s)")
 
 
 def check_purge(folder: Path, url: str, prefix: str, expired: int, window: float) -> list[Row]:
@@ -402,25 +257,12 @@ def check_purge(folder: Path, url: str, prefix: str, expired: int, window: float
     quiet_trips = latencies(redis_store, ids, lambda: time.perf_counter() >= expires)
     busy = latencies(redis_store, ids, for_seconds(window))
     gone = int(client.info("stats")["expired_keys"]) - before
-    rows.append(_purge_row("redis", quiet_trips, busy, f"expiry of {gone:,} keys"))
+    rows.append(purge_row("redis", quiet_trips, busy, f"expiry of {gone:,} keys"))
     redis_store.close()
     return rows
 
 
 # --- output ----------------------------------------------------------------------------------
-
-
-def render(rows: list[Row]) -> str:
-    head = Row("backend", "check", "measured", "reference", "ratio", "target")
-    table = [head, *rows]
-    columns = ("backend", "check", "measured", "reference", "ratio", "target")
-    widths = {name: max(len(getattr(row, name)) for row in table) for name in columns}
-    lines = []
-    for row in table:
-        cells = (getattr(row, name).ljust(widths[name]) for name in columns)
-        lines.append("  ".join(cells).rstrip())
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
 
 
 @contextmanager
@@ -442,16 +284,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="smaller stores, shorter runs")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args(argv)
     big, expired, trips, window = (
         (100_000, 20_000, 2_000, 1.0) if args.quick else (1_000_000, 100_000, 5_000, 2.0)
     )
-    rows: list[Row] = []
     with tempfile.TemporaryDirectory() as folder, redis_prefix(args.redis_url) as prefix:
-        rows += check_round_trips(Path(folder), args.redis_url, prefix, trips)
-        rows += check_store_size(Path(folder), args.redis_url, prefix, big, trips)
-        rows += check_purge(Path(folder), args.redis_url, prefix, expired, window)
-    print(render(rows))
+        trip_rows = check_round_trips(Path(folder), args.redis_url, prefix, trips)
+        size_rows = check_store_size(Path(folder), args.redis_url, prefix, big, trips)
+        purge_rows = check_purge(Path(folder), args.redis_url, prefix, expired, window)
+    postgres = postgres_rows(args.postgres_url, big, expired, trips, window)
+    print(render([*trip_rows, postgres[0], *size_rows, postgres[1], *purge_rows, postgres[2]]))
     return 0
 
 

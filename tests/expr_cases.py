@@ -39,6 +39,7 @@ def make_context() -> Context:
             "skipped": "query shadow",
             "both": "query loses",
             "language": "",
+            "qty": "7",
         },
         body={
             "q": "body hidden",
@@ -619,7 +620,163 @@ SCOPE_READS = [
     row("info('workflow.version')", "1.2.0", "info-workflow-version"),
 ]
 
-ALL_ROWS = VALUES + SYNTAX + FUNCTIONS + SCOPE_READS
+
+# ---- SPEC §2, the rest of expr-lang's syntax ---------------------------------------------------
+
+LANGUAGE = [
+    # literals
+    row("0o17 + 0O1", 16, "octal"),
+    row("0b101 + 0B1_0", 7, "binary"),
+    row("2. + 1", 3.0, "trailing-dot-float"),
+    row("`a\\n'b\"`", "a\\n'b\"", "raw-string-keeps-backslashes"),
+    row("`two\nlines`", "two\nlines", "raw-string-spans-lines"),
+    row("{1: 'a', 2.5: 'b'}", {"1": "a", "2.5": "b"}, "number-map-keys-are-text"),
+    row("{('a' + 'b'): 1, c: 2}", {"ab": 1, "c": 2}, "computed-map-key"),
+    row("{(get('mem')): true}", {"from memory": True}, "computed-key-from-request"),
+    row("{}[nil]", None, "map-index-nil"),
+    row("{'key': 'value'}[nil]", None, "map-index-nil-key"),
+    # ranges: integers from a to b, between comparison and + in precedence
+    row("1..5", [1, 2, 3, 4, 5], "range"),
+    row("3..1", [], "range-empty"),
+    row("-1..1", [-1, 0, 1], "range-negative-start"),
+    row("1..1+2", [1, 2, 3], "range-below-sum"),
+    row("2 in 1..3", True, "in-range"),
+    row("1..3 == [1, 2, 3]", True, "range-equals"),
+    row("len(0..999)", 1000, "range-length"),
+    # pipes: x | f(y) is f(x, y)
+    row("'  Hi ' | trim() | lower()", "hi", "pipe-chain"),
+    row("[3, 1, 2] | sort() | map(# * 2)", [2, 4, 6], "pipe-into-predicate"),
+    row("'a' | upper() + 'B' | lower()", "ab", "pipe-left-to-right"),
+    row("[] | first() ?? 'none'", "none", "pipe-then-coalesce"),
+    row("1 + 2 | string()", "3", "pipe-loosest"),
+    row("get('qb') | upper() == 'QUERY WINS' ? 'y' : 'n'", "y", "pipe-then-ternary"),
+    row("false ? 1 : 2 | string()", "2", "pipe-in-branch"),
+    row("1..4 | filter(# % 2 == 0) | reduce(#acc + #, 0)", 6, "pipe-filter-reduce"),
+    # predicates in braces, #index and #acc
+    row("filter([1, 2, 3], {# > 1})", [2, 3], "braces-predicate"),
+    row("map([{'a': 1}], {.a + 1})", [2], "braces-member"),
+    row("map(['a', 'b'], {#index})", [0, 1], "index-pointer"),
+    row("map(['a', 'b'], # + string(#index))", ["a0", "b1"], "index-pointer-bare"),
+    row("reduce(1..4, #acc + #)", 10, "reduce-from-first-item"),
+    row("reduce([], #acc + #, 5)", 5, "reduce-empty-with-initial"),
+    row("reduce(['a', 'b'], #acc + #index, 10)", 11, "reduce-index"),
+    row("map([[1, 2], [3]], {reduce(#, #acc * #)})", [2, 3], "reduce-nested"),
+    row("map([1, 2], {let x = # * 10; x + #})", [11, 22], "let-in-braces"),
+    row("map([1, 2], {set('n', #); get('n')})", [1, 2], "sequence-in-braces"),
+    # let and sequences
+    row("let x = 2; x * 3", 6, "let"),
+    row("let x = 2; let y = x + 1; x * y", 6, "let-chain"),
+    row("let x = get('n'); x + 1", 2, "let-of-request"),
+    row("let cart = get('cart', 'session'); sum(cart.price) / len(cart)", 2.75, "let-cart"),
+    row("let p = {'a': [1]}; p.a[0]", 1, "let-name-postfix"),
+    row("let xs = [1, 2]; xs | map(# * 2)", [2, 4], "let-name-piped"),
+    row("len(let s = 'ab'; s + s)", 4, "let-as-argument"),
+    row("[let a = 1; a, 2]", [1, 2], "let-as-list-item"),
+    row("1; 2; 3", 3, "sequence"),
+    row("set('a', 1); get('a') + 1", 2, "sequence-effects"),
+    row("(1; 2) + 1", 3, "sequence-in-parentheses"),
+    row("1;", 1, "trailing-semicolon"),
+    # if / else
+    row("if get('n') > 0 { 'positive' } else { 'not' }", "positive", "if"),
+    row("if false { 1 } else if true { 2 } else { 3 }", 2, "else-if"),
+    row("if [] { 1 } else { set('k', 2); get('k') }", 2, "if-truthiness-and-sequence"),
+    # chained comparisons: each operand once
+    row("1 < 2 < 3", True, "chain"),
+    row("1 < 2 > 3", False, "chain-mixed"),
+    row("1 < 2 < 3 < 4", True, "chain-long"),
+    row("1 < 2 < 3 == true", True, "chain-then-equals"),
+    row("3 > 2 >= 2", True, "chain-greater"),
+    row("1 < set('c', 5) < 10 && get('c') == 5", True, "chain-middle-once"),
+    row("2 < 1 < 'x'", False, "chain-stops-at-first-false"),
+    # ?? takes a signed or negated right operand
+    row("nil ?? -1", -1, "coalesce-minus"),
+    row("nil ?? !false", True, "coalesce-not"),
+    row("0 ?? not true", 0, "coalesce-not-word"),
+    row("get('missing') ?? -1 + 3", 2, "coalesce-minus-then-sum"),
+    # ::builtin, ?.[i]
+    row("::len('abc')", 3, "builtin-prefix"),
+    row("::upper('a') + ::string(1)", "A1", "builtin-prefix-twice"),
+    row("get('item')?.['name']", "pen", "optional-index"),
+    row("nil?.[0]", None, "optional-index-of-nil"),
+    row("[1, 2]?.[-1]", 2, "optional-index-negative"),
+    # expr-lang's get(list or map, key)
+    row("get([1, 2, 3], -1)", 3, "get-list-index"),
+    row("get([1, 2, 3], 9)", None, "get-list-out-of-range"),
+    row("get({'a': 1}, 'a')", 1, "get-map-key"),
+    row("{} | get('a') | get('b')", None, "get-chain-of-missing"),
+]
+
+# ---- SPEC §3, expr-lang's standard library ----------------------------------------------------
+
+STDLIB = [
+    row("one([1, 2, 3], # > 2)", True, "one"),
+    row("one([1, 2, 3], # > 1)", False, "one-not-two"),
+    row("count([true, 0, 'a', nil])", 2, "count-without-predicate"),
+    row("findIndex([1, 5, 7], # > 4)", 1, "find-index"),
+    row("findIndex([1], # > 4)", None, "find-index-none"),
+    row("findLast([1, 5, 7], # > 4)", 7, "find-last"),
+    row("findLastIndex([1, 5, 7, 1], # > 4)", 2, "find-last-index"),
+    row(
+        "groupBy([1, 2, 3, 4], # % 2 == 0 ? 'even' : 'odd')",
+        {"odd": [1, 3], "even": [2, 4]},
+        "group-by",
+    ),
+    row(
+        "groupBy([{'a': 30}, {'a': 40}, {'a': 30}], .a)['30']",
+        [{"a": 30}, {"a": 30}],
+        "group-by-number-keys-are-text",
+    ),
+    row("groupBy([1, 2], # > 1)", {"false": [1], "true": [2]}, "group-by-bool-keys"),
+    row("sortBy([{'n': 'b'}, {'n': 'a'}], .n)", [{"n": "a"}, {"n": "b"}], "sort-by"),
+    row("sortBy([1, 2, 3, 4], # % 2)", [2, 4, 1, 3], "sort-by-stable"),
+    row("sortBy([1, 3, 2], #, 'desc')", [3, 2, 1], "sort-by-desc"),
+    row("sort([3, 1.5, 2])", [1.5, 2, 3], "sort-numbers"),
+    row("sort(['b', 'a'], 'desc')", ["b", "a"], "sort-strings-desc"),
+    row("reverse([1, 2, 3])", [3, 2, 1], "reverse"),
+    row("uniq([1, 1.0, '1', nil, '', [1], [1]])", [1, "1", None, "", [1]], "uniq"),
+    row("flatten([1, [2, [3, [4]]], []])", [1, 2, 3, 4], "flatten"),
+    row("take([1, 2, 3], 2)", [1, 2], "take"),
+    row("take([1], 5)", [1], "take-more-than-there-is"),
+    row("toPairs({'a': 1, 'b': 2})", [["a", 1], ["b", 2]], "to-pairs"),
+    row("fromPairs([['a', 1], ['b', 2]])", {"a": 1, "b": 2}, "from-pairs"),
+    row("fromPairs([[1, 'x']])", {"1": "x"}, "from-pairs-number-key"),
+    row("mean([1, 2, 3, 4])", 2.5, "mean"),
+    row("mean(10, [1, 2, 3], 1..9)", 4.6923076923076925, "mean-flattens"),
+    row("mean([])", 0.0, "mean-empty"),
+    row("median([3, 1, 2])", 2.0, "median-odd"),
+    row("median(1..5, 4.9)", 3.5, "median-even"),
+    row("max([1, 2, 4, 10], 20, [29, 23, -19])", 29, "max-flattens"),
+    row("min(-1, [1.5, 2.5])", -1, "min-flattens"),
+    row("max([], 5)", 5, "max-empty-list-and-number"),
+    row("max([[1, 2], [3, 4]])", 4, "max-nested"),
+    row("max('a')", "a", "max-of-one-value"),
+    row("bitand(12, 10) + bitor(12, 10) + bitxor(12, 10)", 28, "bitwise"),
+    row("bitnand(12, 10)", 4, "bitnand"),
+    row("bitnot(5)", -6, "bitnot"),
+    row("bitshl(1, 10) + bitshr(-16, 2)", 1020, "bitshift"),
+    row("bitushr(-5, 2)", 4611686018427387902, "bitushr"),
+    row("trimPrefix('  a ', ' ') + trimSuffix('xa.md', '.md')", " a xa", "trim-prefix-suffix"),
+    row("trimPrefix(' a')", "a", "trim-prefix-default-space"),
+    row("hasPrefix('kdeps', 'kd') && hasSuffix('kdeps', 'ps')", True, "has-prefix-suffix"),
+    row("indexOf('héllo', 'l')", 2, "index-of-counts-characters"),
+    row("lastIndexOf('hello', 'l')", 3, "last-index-of"),
+    row("indexOf('abc', 'z')", -1, "index-of-missing"),
+    row("split('a,b,c', ',', 2)", ["a", "b,c"], "split-count"),
+    row("split('a,b', ',', 0)", [], "split-count-zero"),
+    row("split('abc', '', 2)", ["a", "bc"], "split-characters-count"),
+    row("splitAfter('a,b,c', ',')", ["a,", "b,", "c"], "split-after"),
+    row("splitAfter('a,b,c', ',', 2)", ["a,", "b,c"], "split-after-count"),
+    row("replace('aaa', 'a', 'b', 2)", "bba", "replace-count"),
+    row("replace('aaa', 'a', 'b', 0)", "aaa", "replace-count-zero"),
+    row("repeat('ab', 3)", "ababab", "repeat"),
+    row("repeat('x', 0)", "", "repeat-zero"),
+    row("toBase64('héllo')", "aMOpbGxv", "to-base64"),
+    row("fromBase64('aMOpbGxv')", "héllo", "from-base64"),
+    row("int(' 42 ') + int('-7') + int('007')", 42, "int-of-ascii-text"),
+    row("float('1.5e3') + float(' -2 ')", 1498.0, "float-of-json-number"),
+]
+
+ALL_ROWS = VALUES + SYNTAX + FUNCTIONS + SCOPE_READS + LANGUAGE + STDLIB
 
 
 # ---- random expressions for hypothesis: source text built from the grammar's constructs ----
@@ -636,8 +793,12 @@ _CALLS = (
     "len", "sum", "min", "max", "abs", "round", "floor", "ceil", "lower", "upper", "trim",
     "split", "join", "replace", "first", "last", "keys", "values", "concat", "int", "float",
     "string", "bool", "type", "json", "default", "filter", "map", "any", "all", "none",
-    "count", "find", "get", "set", "unset", "info", "session", "nosuch",
+    "count", "find", "get", "set", "unset", "info", "session", "nosuch", "one", "findIndex",
+    "findLast", "groupBy", "sortBy", "reduce", "sort", "reverse", "uniq", "flatten", "take",
+    "mean", "median", "repeat", "indexOf", "splitAfter", "toPairs", "fromPairs", "bitand",
+    "bitshl", "safe", "toJSON", "fromJSON", "urlencode", "ternary", "input", "output",
 )  # fmt: skip
+_METHODS = ("request.header", "request.params", "item.current", "loop.index", "item.values")
 
 
 def _quoted(text: str, double: bool) -> str:
@@ -659,7 +820,10 @@ def expressions(max_leaves: int = 12) -> st.SearchStrategy[str]:
     leaves = st.one_of(
         numbers,
         strings,
-        st.sampled_from(["nil", "null", "true", "false", "[]", "{}", "#", "#.price"]),
+        st.sampled_from(
+            ["nil", "null", "true", "false", "[]", "{}", "#", "#.price", "#index", "#acc"]
+        ),
+        st.sampled_from(["0o17", "0b101", "2.", "`raw\\`", "request.method", "input.item"]),
         st.sampled_from(_NAMES).map(lambda name: "." + name),
         st.sampled_from(
             [
@@ -699,9 +863,25 @@ def expressions(max_leaves: int = 12) -> st.SearchStrategy[str]:
             ),
             st.builds(
                 lambda name, args: f"{name}({', '.join(args)})",
-                st.sampled_from(_CALLS),
+                st.sampled_from(_CALLS + _METHODS + tuple("::" + c for c in _CALLS[:8])),
                 st.lists(inner, max_size=3),
             ),
+            st.builds(
+                lambda a, name, args: f"{a} | {name}({', '.join(args)})",
+                group,
+                st.sampled_from(_CALLS),
+                st.lists(inner, max_size=2),
+            ),
+            st.builds(
+                lambda name, a, b: f"let {name} = {a}; {b}", st.sampled_from("xy"), inner, inner
+            ),
+            st.sampled_from(("x", "y")),
+            st.builds(lambda a, b: f"{a}; {b}", group, inner),
+            st.builds(lambda c, a, b: f"if {c} {{ {a} }} else {{ {b} }}", inner, inner, inner),
+            st.builds(lambda a, i: f"{a}?.[{i}]", group, inner),
+            st.builds(lambda a, b: f"{a}..{b}", st.integers(-3, 5), st.integers(-3, 5)),
+            st.builds(lambda name, a: f"{name}({a}, {{{a}}})", st.sampled_from(_CALLS[20:]), group),
+            st.builds(lambda k, a: f"{{({k}): {a}}}", inner, inner),
         )
 
     return st.recursive(leaves, extend, max_leaves=max_leaves)

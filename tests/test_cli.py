@@ -176,7 +176,7 @@ def test_a_session_id_may_begin_with_a_dash(
 
 
 def test_a_reader_that_goes_away_ends_the_output_quietly() -> None:
-    command = [sys.executable, "-m", "kdeps_expr.cli", "eval", "'ab' * 400000"]
+    command = [sys.executable, "-m", "kdeps_expr.cli", "eval", "repeat('ab', 400000)"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None
     process.stdout.close()  # like `| head` that has seen enough

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from session_backends import REDIS_URL, FakeClock, delete_prefix, require_redis
+from session_backends import (
+    POSTGRES_URL,
+    REDIS_URL,
+    FakeClock,
+    delete_prefix,
+    postgres_schema,
+    require_redis,
+)
 
 from kdeps_expr.cli import main
 from kdeps_expr.sessions import SessionStore, open_store
@@ -208,6 +215,32 @@ def test_redis_workflow(redis_workflow: Path, capsys: pytest.CaptureFixture[str]
     )
 
 
+def test_postgres_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same listing, purge and errors on a PostgreSQL table, by workflow and by URL."""
+    with postgres_schema() as (_, schema):
+        config = {"type": "postgres", "url": POSTGRES_URL, "schema": schema, "ttl": "30m"}
+        folder = write_workflow(tmp_path / "counter", config)
+        url = f"{POSTGRES_URL}?schema={schema}"
+        missing = f"{POSTGRES_URL}?schema={schema}&table=typo"
+        assert run(capsys, "--store", missing, "list") == (
+            1,
+            "",
+            f"no session store at {missing} (table {schema}.typo): nothing has been stored there\n",
+        )
+        seed(lambda clock: open_store(config, folder, clock))
+        assert run(capsys, str(folder), "list") == (0, LISTING, "")
+        assert run(capsys, "--store", url, "list") == (0, LISTING, "")
+        assert run(capsys, "--store", url, "purge") == (0, "purged 2 expired sessions\n", "")
+        assert run(capsys, str(folder), "delete", "bob") == (0, "deleted session bob\n", "")
+        assert run(capsys, "--store", url, "show", "alice") == (
+            0,
+            '{\n  "id": "alice",\n  "version": 1,\n  "expiresAt": "2033-05-18T04:03:20Z",\n'
+            '  "data": {\n    "user": "alice",\n    "visits": 3\n  }\n}\n',
+            "",
+        )
+        assert run(capsys, "--store", url, "show", "bob") == (1, "", "no live session 'bob'\n")
+
+
 def test_unreadable_session(workflow: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with sqlite3.connect(workflow / ".kdeps" / "sessions.db") as connection:
         connection.execute(f"INSERT INTO sessions VALUES ('bad', '{{oops', 1, {LIVE}, {LIVE + 1})")
@@ -268,8 +301,35 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str], messa
         pytest.param(
             "mysql://db/x",
             "unsupported store URL 'mysql://db/x' (use sqlite:///abs/path.db, "
-            "sqlite:relative.db, memory: or redis://host:port/db)",
+            "sqlite:relative.db, memory:, redis://host:port/db or "
+            "postgresql://user@host:port/database)",
             id="unknown-scheme",
+        ),
+        pytest.param(
+            "postgresql://kdeps:secret@127.0.0.1:1/test",
+            "session store postgresql://kdeps:***@127.0.0.1:1/test is unreachable: connection "
+            'failed: connection to server at "127.0.0.1", port 1 failed: Connection refused',
+            id="postgres-down",
+        ),
+        pytest.param(
+            "postgresql://127.0.0.1/test?table=my-sessions",
+            "session store postgresql://127.0.0.1/test?table=my-sessions: 'my-sessions' is not "
+            "a usable table name (letters, digits and _, not starting with a digit, at most 52 "
+            "characters)",
+            id="postgres-bad-table",
+        ),
+        pytest.param(
+            "postgresql://127.0.0.1/test?sslmode=disable&table=",
+            "session store postgresql://127.0.0.1/test?sslmode=disable&table=: '' is not a "
+            "usable table name (letters, digits and _, not starting with a digit, at most 52 "
+            "characters)",
+            id="postgres-empty-table",
+        ),
+        pytest.param(
+            "postgresql://127.0.0.1/test?table=a&table=b",
+            "session store postgresql://127.0.0.1/test?table=a&table=b: the url already names "
+            "the table; give it in one place",
+            id="postgres-table-twice",
         ),
     ],
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from expr_cases import FUNCTIONS, SCOPE_READS, SESSION_ID, assert_same, make_context
+from expr_cases import FUNCTIONS, SCOPE_READS, SESSION_ID, STDLIB, assert_same, make_context
 
 from kdeps_expr import (
     Context,
@@ -42,7 +42,7 @@ def test_every_builtin_of_the_spec_exists(engine: Engine) -> None:
     assert missing == []
 
 
-@pytest.mark.parametrize(("source", "expected"), FUNCTIONS)
+@pytest.mark.parametrize(("source", "expected"), FUNCTIONS + STDLIB)
 def test_builtin(engine: Engine, source: str, expected: Any) -> None:
     assert_same(engine.evaluate(source, make_context()), expected)
 
@@ -58,11 +58,14 @@ def test_scope_read(engine: Engine, source: str, expected: Any) -> None:
         pytest.param("len(1)", "len() needs a string, list or map, got int", id="len"),
         pytest.param("sum(['a'])", "sum() needs numbers, got string", id="sum-items"),
         pytest.param("sum(1)", "sum() needs a list, got int", id="sum-list"),
-        pytest.param("sum([1], # * 'a')", "sum() needs numbers, got string", id="sum-predicate"),
+        pytest.param("sum([1], 'a')", "sum() needs numbers, got string", id="sum-predicate"),
         pytest.param(
             "min([1, 'a'])", "min() needs numbers or strings, got int and string", id="min-mixed"
         ),
-        pytest.param("max(1, [])", "max() needs numbers or strings, got int and list", id="max"),
+        pytest.param(
+            "max(1, ['a'])", "max() needs numbers or strings, got int and string", id="max"
+        ),
+        pytest.param("max(true)", "max() needs numbers or strings, got bool", id="max-of-bool"),
         pytest.param("abs('x')", "abs() needs a number, got string", id="abs"),
         pytest.param(
             "round(1.5, 'x')", "round() needs an integer number of digits, got string", id="round"
@@ -84,7 +87,8 @@ def test_scope_read(engine: Engine, source: str, expected: Any) -> None:
         pytest.param("int('x')", "int(): 'x' is not an integer", id="int-string"),
         pytest.param("int([])", "int() needs a number or a string, got list", id="int-list"),
         pytest.param("float('x')", "float(): 'x' is not a number", id="float-string"),
-        pytest.param("float('inf')", "float(): 'inf' is not a finite number", id="float-inf"),
+        pytest.param("float('inf')", "float(): 'inf' is not a number", id="float-inf"),
+        pytest.param("float('1e999')", "float(): '1e999' is not a finite number", id="float-huge"),
         pytest.param(
             "bool('maybe')", "bool(): 'maybe' is not true/false, yes/no, on/off or 1/0", id="bool"
         ),

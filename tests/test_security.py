@@ -7,6 +7,7 @@ random text and random expression trees to every entry point of the Engine.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from kdeps_expr import (
     Engine,
     EvaluationError,
     ExprError,
+    Expression,
     ExprSyntaxError,
     LimitError,
     Limits,
@@ -103,36 +105,76 @@ def test_brackets_inside_strings_do_not_count_as_nesting(engine: Engine) -> None
 TEN_MB = 10_000_000
 
 
+TOO_LARGE = "result too large: "
+BUILT_TOO_MUCH = (
+    "expression built too much: over 1,000,000 items and characters in one evaluation (max_size)"
+)
+
+
 @pytest.mark.parametrize(
-    "source",
+    ("source", "message"),
     [
-        pytest.param(f"'x' * {TEN_MB}", id="string-times"),
-        pytest.param(f"{TEN_MB} * 'x'", id="times-string"),
-        pytest.param("'0123456789' * 1000000", id="long-string-times"),
-        pytest.param("'x' * 9223372036854775807", id="string-times-max-int"),
-        pytest.param(f"[1] * {TEN_MB}", id="list-times"),
-        pytest.param("'x' * 600000 + 'x' * 600000", id="string-plus"),
-        pytest.param("[0] * 600000 + [0] * 600000", id="list-plus"),
-        pytest.param("set('s', 'x' * 999999) + get('s') + get('s')", id="plus-through-memory"),
-        pytest.param("concat([1] * 600000, [1] * 600000)", id="concat"),
-        pytest.param("join(['xxxxxxxxxx'] * 100001, 'yyyyyyyyyy')", id="join"),
-        pytest.param("replace('x' * 1000, 'x', 'y' * 2000)", id="replace"),
-        pytest.param("string([[[1] * 1000] * 1000] * 1000)", id="string-of-shared-lists"),
-        pytest.param("json([[[1] * 1000] * 1000] * 1000)", id="json-of-shared-lists"),
-        pytest.param("json('\\n' * 600000)", id="json-escapes"),
+        pytest.param(f"repeat('x', {TEN_MB})", TOO_LARGE, id="repeat"),
+        pytest.param("repeat('0123456789', 1000000)", TOO_LARGE, id="long-string-repeat"),
+        pytest.param("repeat('x', 9223372036854775807)", TOO_LARGE, id="repeat-max-int"),
+        pytest.param(f"1..{TEN_MB}", TOO_LARGE, id="range"),
+        pytest.param("-999999..999999", TOO_LARGE, id="range-through-zero"),
+        pytest.param(f"len(0..{TEN_MB})", TOO_LARGE, id="range-in-a-call"),
+        pytest.param("repeat('x', 600000) + repeat('x', 600000)", BUILT_TOO_MUCH, id="string-plus"),
+        pytest.param("(0..600000) + (0..600000)", BUILT_TOO_MUCH, id="list-plus"),
+        pytest.param("let l = 0..600000; l + l", TOO_LARGE, id="list-plus-of-one-value"),
+        pytest.param(
+            "set('s', repeat('x', 999999)) + get('s') + get('s')",
+            TOO_LARGE,
+            id="plus-through-memory",
+        ),
+        pytest.param("let a = repeat('x', 600000); a + a", TOO_LARGE, id="plus-of-one-value"),
+        pytest.param("concat(map(0..600000, 1), map(0..600000, 1))", BUILT_TOO_MUCH, id="concat"),
+        pytest.param("join(map(0..100001, 'xxxxxxxxxx'), 'yyyyyyyyyy')", TOO_LARGE, id="join"),
+        pytest.param("replace(repeat('x', 1000), 'x', repeat('y', 2000))", TOO_LARGE, id="replace"),
+        pytest.param(
+            "string(let a = map(1..1000, 1); let b = map(1..1000, a); map(1..1000, b))",
+            TOO_LARGE,
+            id="string-of-shared-lists",
+        ),
+        pytest.param("json(repeat('\\n', 600000))", TOO_LARGE, id="json-escapes"),
+        pytest.param("map(1..999999, 1..999999)", BUILT_TOO_MUCH, id="nested-ranges"),
+        pytest.param("map(1..999999, repeat('a', #))", BUILT_TOO_MUCH, id="growing-repeats"),
+        pytest.param("map(1..3, {map(1..400000, {0})})", BUILT_TOO_MUCH, id="nested-maps"),
+        pytest.param(
+            "[" + ", ".join(["0..999999"] * 500) + "]", BUILT_TOO_MUCH, id="many-big-ranges"
+        ),
+        pytest.param(
+            "let l = 0..400000; [" + ", ".join(["l + l"] * 600) + "]",
+            BUILT_TOO_MUCH,
+            id="many-concatenations",
+        ),
+        pytest.param("let l = 0..600000; map(l, l[1:])", BUILT_TOO_MUCH, id="many-slices"),
+        pytest.param(
+            "let m = map(0..300000, nil); map(0..3, m.a)", BUILT_TOO_MUCH, id="many-projections"
+        ),
     ],
 )
-def test_huge_results_are_limit_errors(engine: Engine, source: str) -> None:
+def test_huge_results_are_limit_errors(engine: Engine, source: str, message: str) -> None:
     error = _raises(engine, LimitError, source)
-    assert error.message.startswith("result too large: ")
+    assert error.message.startswith(message)
+
+
+def test_the_budget_is_per_evaluation(engine: Engine) -> None:
+    context = Context()
+    for _ in range(3):  # each evaluation may build up to the limit again
+        assert engine.evaluate("len(0..899999)", context) == 900_000
 
 
 @pytest.mark.parametrize(
     "template",
     [
-        pytest.param("{{ 'x' * 600000 }}{{ 'x' * 600000 }}", id="two-blocks"),
-        pytest.param("a {{ [[[1] * 1000] * 1000] * 1000 }}", id="shared-lists"),
-        pytest.param("a {{ ['x' * 999999] }}", id="list-of-big-string"),
+        pytest.param("{{ repeat('x', 600000) }}{{ repeat('x', 600000) }}", id="two-blocks"),
+        pytest.param(
+            "a {{ let a = map(1..1000, 1); let b = map(1..1000, a); map(1..1000, b) }}",
+            id="shared-lists",
+        ),
+        pytest.param("a {{ [repeat('x', 999999)] }}", id="list-of-big-string"),
     ],
 )
 def test_huge_rendered_template_is_a_limit_error(engine: Engine, template: str) -> None:
@@ -140,26 +182,36 @@ def test_huge_rendered_template_is_a_limit_error(engine: Engine, template: str) 
         engine.render(template)
 
 
-SHARED = "[[[1] * 1000] * 1000] * 1000"  # 10^9 items through shared sub-lists
+# 10^9 items through shared sub-lists
+LETS = "let a = map(1..1000, 1); let b = map(1..1000, a); "
+SHARED = "map(1..1000, b)"
 
 
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
-        pytest.param(f"{SHARED} == {SHARED}", True, id="equal"),
-        pytest.param(f"{SHARED} != {SHARED}", False, id="not-equal"),
+        pytest.param(f"{LETS}{SHARED} == {SHARED}", True, id="equal"),
+        pytest.param(f"{LETS}{SHARED} != {SHARED}", False, id="not-equal"),
         pytest.param(
-            f"{SHARED} == [[[1] * 1000] * 1000] * 999 + [[[1] * 1000] * 999 + [[1] * 999 + [2]]]",
+            f"{LETS}{SHARED} == map(1..999, b) + [map(1..999, a) + [map(1..999, 1) + [2]]]",
             False,
             id="equal-differs-at-the-end",
         ),
-        pytest.param(f"[[1] * 1000] * 1000 in {SHARED}", True, id="in"),
-        pytest.param(f"[[1] * 1000] * 999 + [[2]] in {SHARED}", False, id="not-in"),
-        pytest.param("len(([[[{}] * 1000] * 1000] * 1000).a)", 1000, id="projection"),
-        pytest.param("len(([[[{'a': 1}] * 1000] * 1000] * 1000).a[999][999])", 1000,
-                     id="projection-values"),
+        pytest.param(f"{LETS}b in {SHARED}", True, id="in"),
+        pytest.param(f"{LETS}map(1..999, a) + [[2]] in {SHARED}", False, id="not-in"),
+        pytest.param(
+            "let a = map(1..1000, {}); let b = map(1..1000, a); len(map(1..1000, b).a)",
+            1000,
+            id="projection",
+        ),
+        pytest.param(
+            "let a = map(1..1000, {'a': 1}); let b = map(1..1000, a); "
+            "len(map(1..1000, b).a[999][999])",
+            1000,
+            id="projection-values",
+        ),
     ],
-)  # fmt: skip
+)
 def test_shared_sub_lists_cost_their_distinct_size(
     engine: Engine, source: str, expected: Any
 ) -> None:
@@ -167,8 +219,10 @@ def test_shared_sub_lists_cost_their_distinct_size(
 
 
 def test_size_limit_boundary(engine: Engine) -> None:
-    assert len(engine.evaluate("'ab' * 500000")) == 1_000_000
-    _raises(engine, LimitError, "'ab' * 500000 + 'c'")
+    assert len(engine.evaluate("repeat('ab', 500000)")) == 1_000_000
+    assert len(engine.evaluate("0..999999")) == 1_000_000
+    _raises(engine, LimitError, "repeat('ab', 500000) + 'c'")
+    _raises(engine, LimitError, "0..1000000")
 
 
 # ---- regular expressions ------------------------------------------------------------------
@@ -192,7 +246,7 @@ def quick_predicates(hot_after: int) -> Engine:
     return Engine(limits=Limits(predicate_timeout=0.05), hot_after=hot_after)
 
 
-LONG = "split('a' * 100000, '')"
+LONG = "split(repeat('a', 100000), '')"
 
 
 @pytest.mark.parametrize(
@@ -217,7 +271,7 @@ def test_nested_predicates_end_at_the_predicate_timeout(
 
 
 def test_predicates_within_the_timeout_run_to_the_end(quick_predicates: Engine) -> None:
-    assert quick_predicates.evaluate("count(split('a' * 1000, ''), # == 'a')") == 1000
+    assert quick_predicates.evaluate("count(split(repeat('a', 1000), ''), # == 'a')") == 1000
 
 
 def test_long_regex_is_a_limit_error(engine: Engine) -> None:
@@ -276,7 +330,13 @@ def test_invalid_regex_is_an_evaluation_error(engine: Engine) -> None:
         pytest.param("exec('1')", ExprSyntaxError, "unknown function exec", id="exec"),
         pytest.param("open('/etc/passwd')", ExprSyntaxError, "unknown function open", id="open"),
         pytest.param("ctx", ExprSyntaxError, "unknown name ctx", id="context-name"),
-        pytest.param("$env", ExprSyntaxError, "unknown name $env", id="expr-lang-env"),
+        pytest.param(
+            "$env",
+            ExprSyntaxError,
+            "$env is not supported: read the request with get(key) and the process environment "
+            "with env(name)",
+            id="expr-lang-env",
+        ),
         pytest.param(
             "type(1).__name__",
             EvaluationError,
@@ -331,9 +391,9 @@ def test_dunder_names_are_plain_missing_keys(engine: Engine, source: str) -> Non
         pytest.param("lambda: 1", id="lambda"),
         pytest.param("x = 1", id="assignment"),
         pytest.param("import os", id="import-statement"),
-        pytest.param("1; 2", id="statements"),
+        pytest.param("x = 1; x", id="statements"),
         pytest.param("f'{1}'", id="f-string"),
-        pytest.param("`ls`", id="backticks"),
+        pytest.param("`ls` + `", id="unclosed-backticks"),
         pytest.param("get('a')\x00", id="nul-byte"),
     ],
 )
@@ -365,7 +425,7 @@ def test_context_objects_never_leak_into_values(engine: Engine) -> None:
         pytest.param("int(1e300)", id="int-of-huge-float"),
         pytest.param("round(1e300)", id="round-huge"),
         pytest.param("floor(1e300)", id="floor-huge"),
-        pytest.param("int('9' * 5000)", id="int-of-long-string"),
+        pytest.param("int(repeat('9', 5000))", id="int-of-long-string"),
         pytest.param("round(1.7e308, -308)", id="round-up-to-inf"),
     ],
 )
@@ -382,7 +442,7 @@ def test_huge_numbers_are_evaluation_errors(engine: Engine, source: str) -> None
         pytest.param("0.5 ** 1e300", 0.0, id="underflow"),
         pytest.param("round(1.5, 999999999)", 1.5, id="round-many-digits"),
         pytest.param("round(1.5, -999999999)", 0.0, id="round-very-negative-digits"),
-        pytest.param("'x' * -5", "", id="negative-repeat"),
+        pytest.param("repeat('x', 0)", "", id="zero-repeat"),
         pytest.param("[1, 2][0:9223372036854775807]", [1, 2], id="huge-slice-bound"),
     ],
 )
@@ -433,7 +493,7 @@ def test_limits_are_configurable(hot_after: int) -> None:
         ("1" * 21, "expression too long: 21 characters (the limit is 20)"),
         ("[1, 2, 3, 4, 5]", "expression too complex: more than 5 nodes"),
         ("((((1))))", "expression nested too deeply (the limit is 3 levels)"),
-        ("'x' * 11", "result too large: 11 characters (the limit is 10)"),
+        ("repeat('x', 11)", "result too large: 11 characters (the limit is 10)"),
         ("upper('ßßßßßß')", "result too large: 12 characters (the limit is 10)"),
         ("lower('İİİİİİ')", "result too large: 12 characters (the limit is 10)"),
     ]:
@@ -497,3 +557,42 @@ def test_random_trees_under_tight_limits(hot_after: int, source: str) -> None:
         hot_after=hot_after, limits=Limits(max_source=60, max_nodes=12, max_depth=4, max_size=50)
     )
     _everything(engine, source)
+
+
+def test_a_constant_catastrophic_match_costs_one_regex_timeout_end_to_end() -> None:
+    """Folding runs it once, at compile time; its evaluations (and the promotion to
+    generated code after two of them) raise that error again without running it."""
+    timeout = 0.25
+    engine = Engine(limits=Limits(regex_timeout=timeout), hot_after=2)
+    started = time.process_time()
+    expression = engine.compile("'' matches '(?R)'")
+    for _ in range(5):
+        with pytest.raises(LimitError) as caught:
+            expression()
+        assert str(caught.value) == (
+            "regular expression took longer than 0.25 s (1:4)\n | '' matches '(?R)'\n | ...^"
+        )
+    assert type(expression) is not Expression  # promoted on the third evaluation
+    assert time.process_time() - started < 2 * timeout  # one timeout, not six
+
+
+@pytest.mark.parametrize("digits", [20, 4301, 9000])
+def test_an_integer_literal_of_any_length_is_out_of_range(engine: Engine, digits: int) -> None:
+    source = "1 + " + "9" * digits
+    with pytest.raises(ExprSyntaxError) as caught:
+        engine.compile(source)
+    shown = "9" * digits if digits <= 24 else "9" * 24 + "…"
+    assert (caught.value.message, caught.value.column) == (
+        f"integer out of range: {shown} does not fit in 64 bits",
+        5,
+    )
+
+
+def test_the_largest_integer_literal(engine: Engine) -> None:
+    assert engine.evaluate("9223372036854775807") == 2**63 - 1
+    assert engine.evaluate("0x7fffffffffffffff + 0o0 + 0b0") == 2**63 - 1
+    with pytest.raises(ExprSyntaxError) as caught:
+        engine.compile("0b1" + "0" * 63)
+    assert caught.value.message == (
+        "integer out of range: 0b1000000000000000000000… does not fit in 64 bits"
+    )

@@ -1,8 +1,8 @@
 """``kdeps-expr serve`` end to end: real server processes on loopback, driven over HTTP.
 
 Each module-scoped server runs one example workflow (a copy, so the examples' folders stay
-clean). Pairs of servers share one SQLite file or one Redis to show that sessions cross
-processes; the concurrency tests spread their clients over such a pair.
+clean). Pairs of servers share one SQLite file, one Redis or one PostgreSQL table to show
+that sessions cross processes; the concurrency tests spread their clients over such a pair.
 """
 
 from __future__ import annotations
@@ -14,13 +14,20 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from _server import Server, environment, serve_command, workflow_copy
-from session_backends import REDIS_URL, delete_prefix, require_redis
+from session_backends import (
+    POSTGRES_URL,
+    REDIS_URL,
+    delete_prefix,
+    postgres_schema,
+    require_redis,
+)
 
 from kdeps_expr.sessions import new_session_id
 
@@ -378,28 +385,42 @@ def test_an_unreachable_redis_is_one_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_an_unreachable_postgres_is_one_clear_error(tmp_path: Path) -> None:
+    session = {"type": "postgres", "url": "postgresql://kdeps:secret@127.0.0.1:1/shop"}
+    workflow = workflow_copy(tmp_path, "cart", session=session)
+    command = serve_command(workflow, "--port", "0")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30, env=environment())
+    assert done.returncode == 1
+    assert done.stderr == (
+        "session store postgresql://kdeps:***@127.0.0.1:1/shop is unreachable: connection "
+        'failed: connection to server at "127.0.0.1", port 1 failed: Connection refused\n'
+    )
+
+
 # --- several processes, concurrency ----------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=["sqlite", "redis"])
+@pytest.fixture(scope="module", params=["sqlite", "redis", "postgres"])
 def pair(request: pytest.FixtureRequest, folder: Path) -> Iterator[tuple[Server, Server]]:
     """Two server processes of the cart example sharing one session store."""
-    if request.param == "redis":
-        client = require_redis()
-        prefix = f"kdeps-test-{uuid.uuid4().hex[:8]}:"
-        session = {"type": "redis", "url": REDIS_URL, "keyPrefix": prefix, "ttl": "24h"}
-    else:
-        session = {"type": "sqlite", "path": "shared.db", "ttl": "24h"}
     base = folder / f"pair-{request.param}"
     base.mkdir()
-    workflow = workflow_copy(base, "cart", session=session)
-    try:
-        with Server(workflow, base / "a.log") as first, Server(workflow, base / "b.log") as second:
-            yield first, second
-    finally:
+    with ExitStack() as cleanup:
         if request.param == "redis":
-            delete_prefix(client, prefix)
-            client.close()
+            client = require_redis()
+            prefix = f"kdeps-test-{uuid.uuid4().hex[:8]}:"
+            cleanup.callback(client.close)
+            cleanup.callback(delete_prefix, client, prefix)
+            session = {"type": "redis", "url": REDIS_URL, "keyPrefix": prefix, "ttl": "24h"}
+        elif request.param == "postgres":
+            _, schema = cleanup.enter_context(postgres_schema())
+            session = {"type": "postgres", "url": POSTGRES_URL, "schema": schema, "ttl": "24h"}
+        else:
+            session = {"type": "sqlite", "path": "shared.db", "ttl": "24h"}
+        workflow = workflow_copy(base, "cart", session=session)
+        first = cleanup.enter_context(Server(workflow, base / "a.log"))
+        second = cleanup.enter_context(Server(workflow, base / "b.log"))
+        yield first, second
 
 
 def test_two_processes_share_sessions(pair: tuple[Server, Server]) -> None:

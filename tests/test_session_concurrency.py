@@ -2,7 +2,8 @@
 
 The visit counter of the KDeps session page, ``set('visits', get('visits', 'session') + 1,
 'session')``, runs through the real engine from many threads and from separate processes
-sharing one SQLite file or one Redis, and must end at exactly the number of requests.
+sharing one SQLite file, one Redis or one PostgreSQL table, and must end at exactly the
+number of requests.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from session_backends import BACKENDS, REDIS_URL, SHARED_BACKENDS, Backend, open_backend
+from session_backends import (
+    BACKENDS,
+    POSTGRES_URL,
+    REDIS_URL,
+    SHARED_BACKENDS,
+    Backend,
+    open_backend,
+)
 
 from kdeps_expr.errors import EvaluationError, StoreError
 from kdeps_expr.language.context import Context, Request
@@ -101,6 +109,8 @@ class TestNoLostUpdate:
         config: dict[str, Any]
         if shared.name == "sqlite":
             config = {"type": "sqlite", "path": str(shared.db_path)}
+        elif shared.name == "postgres":
+            config = {"type": "postgres", "url": POSTGRES_URL, "schema": shared.schema}
         else:
             config = {"type": "redis", "url": REDIS_URL, "keyPrefix": shared.key_prefix}
         store = open_store(config, ROOT)

@@ -1,4 +1,5 @@
-"""The session store contract, run unchanged against memory, SQLite and Redis; store opening."""
+"""The session store contract, run unchanged against memory, SQLite, Redis and PostgreSQL;
+store opening."""
 
 from __future__ import annotations
 
@@ -257,7 +258,7 @@ class TestContract:
             store.save(session_id, {}, 0)
         backend.advance(TTL * 0.6)
         purged = store.purge_expired(batch_size=2, duty=duty)
-        assert purged == {"memory": 3, "sqlite": 3, "redis": 0}[store.kind]
+        assert purged == {"memory": 3, "sqlite": 3, "redis": 0, "postgres": 3}[store.kind]
         assert [info.session_id for info in store.sessions()] == ["d", "e"]
         assert store.purge_expired() == 0
 
@@ -273,6 +274,7 @@ class TestContract:
             "memory": (2, 1),
             "sqlite": (2, 1),
             "redis": (0, 0),
+            "postgres": (2, 1),
         }[store.kind]
 
     def test_check_passes_on_a_working_store(self, backend: Backend) -> None:
@@ -447,21 +449,21 @@ class TestOpenStore:
         ("config", "message"),
         [
             pytest.param(
-                {"type": "postgres"},
-                "settings.session.type: unknown store type 'postgres' "
-                "(use sqlite, memory or redis)",
+                {"type": "mysql"},
+                "settings.session.type: unknown store type 'mysql' "
+                "(use sqlite, memory, redis or postgres)",
                 id="unknown-type",
             ),
             pytest.param(
                 {"type": ["sqlite"]},
                 "settings.session.type: unknown store type ['sqlite'] "
-                "(use sqlite, memory or redis)",
+                "(use sqlite, memory, redis or postgres)",
                 id="type-not-text",
             ),
             pytest.param(
                 {"tll": "5m"},
                 "settings.session: unknown key 'tll' (known keys: type, path, url, ttl, "
-                "cleanupInterval, keyPrefix)",
+                "cleanupInterval, keyPrefix, schema, table)",
                 id="unknown-key",
             ),
             pytest.param(
@@ -483,6 +485,29 @@ class TestOpenStore:
                 {"path": 5},
                 "settings.session.path must be a non-empty string, not 5",
                 id="path-not-text",
+            ),
+            pytest.param(
+                {"type": "postgres", "path": "x.db", "url": "postgresql://h/db"},
+                "settings.session.path does not apply to type postgres",
+                id="path-for-postgres",
+            ),
+            pytest.param(
+                {"type": "postgres", "url": "redis://h/0"},
+                "settings.session.url: 'redis://h/0' is not a PostgreSQL URL "
+                "(use postgresql://user@host:port/database)",
+                id="postgres-url-of-another-store",
+            ),
+            pytest.param(
+                {"type": "postgres", "url": "postgres://u:pw@h/db", "table": "1st"},
+                "settings.session.table: '1st' is not a usable table name (letters, digits and "
+                "_, not starting with a digit, at most 52 characters)",
+                id="postgres-table-name",
+            ),
+            pytest.param(
+                {"type": "postgres", "url": "postgresql://h/db", "schema": "a" * 64},
+                f"settings.session.schema: {'a' * 64!r} is not a usable schema name (letters, "
+                "digits and _, not starting with a digit, at most 63 characters)",
+                id="postgres-schema-too-long",
             ),
             pytest.param(
                 {"ttl": "30 minutes"},
@@ -544,7 +569,8 @@ class TestOpenStore:
     @pytest.mark.parametrize(
         ("url", "shown"),
         [
-            pytest.param("postgres://db/x", "'postgres://db/x'", id="other-scheme"),
+            pytest.param("mysql://db/x", "'mysql://db/x'", id="other-scheme"),
+            pytest.param("postgresql:db", "'postgresql:db'", id="postgres-without-slashes"),
             pytest.param("sqlite:", "'sqlite:'", id="sqlite-without-path"),
             pytest.param("sqlite://host/x.db", "'sqlite://host/x.db'", id="sqlite-with-host"),
             pytest.param("memory:x", "'memory:x'", id="memory-with-name"),
@@ -556,7 +582,7 @@ class TestOpenStore:
             open_store_url(url)
         assert str(caught.value) == (
             f"unsupported store URL {shown} (use sqlite:///abs/path.db, sqlite:relative.db, "
-            "memory: or redis://host:port/db)"
+            "memory:, redis://host:port/db or postgresql://user@host:port/database)"
         )
 
 
@@ -663,20 +689,43 @@ class TestStoreFailures:
             delete_prefix(client, prefix)
             store.close()
 
-    def test_redis_package_missing(self) -> None:
+    @pytest.mark.parametrize(
+        ("package", "url", "message"),
+        [
+            pytest.param(
+                "redis",
+                "redis://127.0.0.1:6379/0",
+                "session store type redis needs the redis package (pip install redis)",
+                id="redis",
+            ),
+            pytest.param(
+                "psycopg",
+                "postgresql://127.0.0.1/test",
+                "session store type postgres needs the psycopg and psycopg-pool packages "
+                "(pip install 'psycopg[binary]' psycopg-pool)",
+                id="psycopg",
+            ),
+            pytest.param(
+                "psycopg_pool",
+                "postgres://127.0.0.1/test",
+                "session store type postgres needs the psycopg and psycopg-pool packages "
+                "(pip install 'psycopg[binary]' psycopg-pool)",
+                id="psycopg-pool",
+            ),
+        ],
+    )
+    def test_client_package_missing(self, package: str, url: str, message: str) -> None:
         code = (
-            "import sys; sys.modules['redis'] = None\n"
+            f"import sys; sys.modules[{package!r}] = None\n"
             "from kdeps_expr.sessions import open_store_url\n"
             "from kdeps_expr.errors import StoreError\n"
-            "try:\n    open_store_url('redis://127.0.0.1:6379/0')\n"
+            f"try:\n    open_store_url({url!r})\n"
             "except StoreError as exc:\n    print(exc)\n"
         )
         done = subprocess.run(
             [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
         )
-        assert done.stdout == (
-            "session store type redis needs the redis package (pip install redis)\n"
-        )
+        assert done.stdout == message + "\n"
 
 
 @pytest.mark.parametrize(

@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from expr_cases import SYNTAX, assert_same, make_context
+from expr_cases import LANGUAGE, SYNTAX, assert_same, make_context
 
 from kdeps_expr import Engine, ExprSyntaxError
 from kdeps_expr.language import nodes as n
 from kdeps_expr.language.parser import parse
 
 
-@pytest.mark.parametrize(("source", "expected"), SYNTAX)
+@pytest.mark.parametrize(("source", "expected"), SYNTAX + LANGUAGE)
 def test_syntax(engine: Engine, source: str, expected: Any) -> None:
     assert_same(engine.evaluate(source, make_context()), expected)
 
@@ -34,6 +34,12 @@ def shape(node: n.Node) -> str:
         return f"{shape(node.target)}[{shape(node.index)}]"
     if isinstance(node, n.Call):
         return f"{node.name}({', '.join(shape(arg) for arg in node.args)})"
+    if isinstance(node, n.Comparison):
+        links = [
+            f"{op} {shape(operand)}"
+            for op, operand in zip(node.ops, node.operands[1:], strict=True)
+        ]
+        return f"({shape(node.operands[0])} {' '.join(links)})"
     return str(node)
 
 
@@ -77,6 +83,24 @@ def shape(node: n.Node) -> str:
         pytest.param("-a.b[c]", "(-a.b[c])", id="postfix-above-unary"),
         pytest.param("a?.b.c", "a?.b.c", id="optional-member"),
         pytest.param("f(a)[0].b", "f(a)[0].b", id="call-index-member"),
+        pytest.param("a | f()", "f(a)", id="pipe"),
+        pytest.param("a | f(b)", "f(a, b)", id="pipe-first-argument"),
+        pytest.param("a + b | f()", "f((a + b))", id="pipe-loosest"),
+        pytest.param("a || b | f()", "f((a || b))", id="pipe-below-or"),
+        pytest.param("a | f() + 1", "(f(a) + 1)", id="pipe-then-operator"),
+        pytest.param("a | f() | g()", "g(f(a))", id="pipe-chain"),
+        pytest.param("a | f() ? b : c", "(f(a) ? b : c)", id="pipe-then-ternary"),
+        pytest.param("a ? b : c | f()", "(a ? b : f(c))", id="pipe-in-branch"),
+        pytest.param("a..b + 1", "(a .. (b + 1))", id="range-below-sum"),
+        pytest.param("x in a..b", "(x in (a .. b))", id="range-above-in"),
+        pytest.param("-a..b", "((-a) .. b)", id="unary-above-range"),
+        pytest.param("a < b < c", "(a < b < c)", id="chain"),
+        pytest.param("a < b <= c > d", "(a < b <= c > d)", id="chain-of-four"),
+        pytest.param("(a < b) < c", "((a < b) < c)", id="parentheses-break-a-chain"),
+        pytest.param("a < b == c", "((a < b) == c)", id="equality-does-not-chain"),
+        pytest.param("a == b < c", "((a == b) < c)", id="chain-after-equality"),
+        pytest.param("a ?? -b", "(a ?? (-b))", id="coalesce-signed-operand"),
+        pytest.param("a ?? !b.c", "(a ?? (!b.c))", id="coalesce-negated-operand"),
     ],
 )
 def test_precedence_tree(source: str, tree: str) -> None:
@@ -99,6 +123,14 @@ def test_precedence_tree(source: str, tree: str) -> None:
         pytest.param("( ( 1 ) )", "1", id="parentheses"),
         pytest.param("f(1,)", "f(1)", id="trailing-comma"),
         pytest.param("1 /* x */ + // y\n 2", "1 + 2", id="comments"),
+        pytest.param("if a { b } else { c }", "a ? b : c", id="if-else"),
+        pytest.param("if a { b } else if c { d } else { e }", "a ? b : c ? d : e", id="else-if"),
+        pytest.param("0o10 + 0b11", "8 + 3", id="octal-binary"),
+        pytest.param("2.", "2.0", id="trailing-dot"),
+        pytest.param("`x\\n`", "'x\\\\n'", id="raw-string"),
+        pytest.param("{('a'): 1}", "{a: 1}", id="constant-computed-key"),
+        pytest.param("x; y;", "x; y", id="trailing-semicolon"),
+        pytest.param("filter(x, {# > 1})", "filter(x, {# > 1})", id="braces"),
     ],
 )
 def test_equivalent_spellings(source: str, same_as: str) -> None:
@@ -145,8 +177,12 @@ def test_nil_in_list_is_membership(engine: Engine) -> None:
     assert engine.evaluate("'' in [nil]") is True
 
 
-def test_map_literal_repeated_key_keeps_last_value(engine: Engine) -> None:
-    assert engine.evaluate("{a: 1, b: 2, a: 3}") == {"a": 3, "b": 2}
+def test_map_literal_repeated_key_is_an_error_naming_it(engine: Engine) -> None:
+    with pytest.raises(ExprSyntaxError) as caught:
+        engine.compile("{a: 1, b: 2, 'a': 3}")
+    assert str(caught.value) == (
+        "map literal repeats the key 'a' (1:14)\n | {a: 1, b: 2, 'a': 3}\n | .............^"
+    )
 
 
 def test_whitespace_and_newlines_are_free(engine: Engine) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from expr_cases import assert_same, make_context
 
-from kdeps_expr import Context, Engine, ExprSyntaxError
+from kdeps_expr import Context, Engine, ExprSyntaxError, LimitError, Limits
 
 
 @pytest.mark.parametrize(
@@ -221,6 +221,74 @@ def test_seed_templates(engine: Engine) -> None:
     assert engine.render("This is visit #{{ get('visits', 'session') }}.", context) == (
         "This is visit #2."
     )
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        pytest.param("{{qonly}}", "from query", id="name"),
+        pytest.param("{{ qb }}", "query wins", id="name-with-spaces"),
+        pytest.param("{{q}}", "", id="name-empty-in-query"),
+        pytest.param("Status {{fetch.status}}!", "Status 200!", id="dotted-path"),
+        pytest.param("{{ fetch?.status }}", 200, id="optional-member"),
+        pytest.param("{{ item.name }}", None, id="item-is-the-object"),
+        pytest.param("{{ nowhere.at.all }}", None, id="missing-is-nil"),
+        pytest.param("{{ request.method }}", "POST", id="object-stays-the-object"),
+        pytest.param("<< input.item.price >>", 2, id="input-object"),
+        pytest.param("{{ get('q') }}", "", id="calls-are-not-shorthand"),
+    ],
+)
+def test_name_shorthand_reads_with_get(engine: Engine, template: str, expected: Any) -> None:
+    assert_same(engine.render(template, make_context()), expected)
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        pytest.param(
+            "{{ q + 1 }}", "unknown name q (1:4)\n | {{ q + 1 }}\n | ...^", id="not-alone"
+        ),
+        pytest.param(
+            "{{ q[0] }}", "unknown name q (1:4)\n | {{ q[0] }}\n | ...^", id="index-is-not-a-path"
+        ),
+    ],
+)
+def test_shorthand_is_only_a_name_or_a_path(engine: Engine, template: str, message: str) -> None:
+    with pytest.raises(ExprSyntaxError) as caught:
+        engine.compile_template(template)
+    assert str(caught.value) == message
+
+
+def test_a_predicate_block_inside_a_template_block(engine: Engine) -> None:
+    assert engine.render("n={{ len(filter([1, 2, 3], {# > 1})) }}") == "n=2"
+
+
+def test_template_limits(hot_after: int) -> None:
+    engine = Engine(hot_after=hot_after, limits=Limits(max_template=30, max_blocks=2))
+    assert engine.render("{{ 1 }}{{ 2 }}") == "12"
+    with pytest.raises(LimitError) as caught:
+        engine.compile_template("{{ 1 }}{{ 2 }}{{ 3 }}")
+    assert str(caught.value) == (
+        "template has too many blocks: more than 2 (1:15)\n"
+        " | {{ 1 }}{{ 2 }}{{ 3 }}\n"
+        " | ..............^"
+    )
+    with pytest.raises(LimitError) as caught:
+        engine.compile_template("x" * 31)
+    assert caught.value.message == "template too long: 31 characters (the limit is 30)"
+
+
+def test_default_template_limits(engine: Engine) -> None:
+    assert engine.render("{{ 1 }}" * 1000) == "1" * 1000
+    with pytest.raises(LimitError) as caught:
+        engine.render("{{ 1 }}" * 1001)
+    assert (caught.value.message, caught.value.column) == (
+        "template has too many blocks: more than 1,000",
+        7001,
+    )
+    with pytest.raises(LimitError) as caught:
+        engine.render("x" * 100_001)
+    assert caught.value.message == "template too long: 100,001 characters (the limit is 100,000)"
 
 
 def test_render_with_escape_hands_each_block_its_position_value_and_text(engine: Engine) -> None:

@@ -9,6 +9,8 @@ from expr_cases import VALUES, assert_same, make_context
 
 from kdeps_expr import Engine, EvaluationError, ExprError, ExprSyntaxError, LimitError
 
+TIMES = " (* multiplies numbers: convert text with int(x), repeat it with repeat(s, n))"
+
 CONCAT_HINT = " (convert the number with string(x) to concatenate)"
 
 
@@ -75,15 +77,34 @@ def test_value(engine: Engine, source: str, expected: Any) -> None:
         pytest.param(
             "'a' * 'b'",
             EvaluationError,
-            "invalid operation: string * string",
+            f"invalid operation: string * string{TIMES}",
             id="string-times-string",
         ),
         pytest.param(
             "'a' * 1.5",
             EvaluationError,
-            "invalid operation: string * float",
+            f"invalid operation: string * float{TIMES}",
             id="string-times-float",
         ),
+        pytest.param(
+            "'ab' * 3",
+            EvaluationError,
+            f"invalid operation: string * int{TIMES}",
+            id="string-times-int",
+        ),
+        pytest.param(
+            "get('qty') * 2",
+            EvaluationError,
+            f"invalid operation: string * int{TIMES}",
+            id="request-text-times-int",
+        ),
+        pytest.param(
+            "2 * get('qty')",
+            EvaluationError,
+            f"invalid operation: int * string{TIMES}",
+            id="int-times-request-text",
+        ),
+        pytest.param("[1] * 2", EvaluationError, "invalid operation: list * int", id="list-times"),
         pytest.param("-'a'", EvaluationError, "invalid operation: -string", id="minus-string"),
         # comparisons: numbers with numbers, strings with strings
         pytest.param("1 < 'a'", EvaluationError, "cannot compare int < string", id="int-string"),
@@ -93,7 +114,8 @@ def test_value(engine: Engine, source: str, expected: Any) -> None:
         pytest.param("[1] < [2]", EvaluationError, "cannot compare list < list", id="lists"),
         pytest.param("{} <= {}", EvaluationError, "cannot compare map <= map", id="maps"),
         pytest.param("true > false", EvaluationError, "cannot compare bool > bool", id="bools"),
-        pytest.param("1 < 2 < 3", EvaluationError, "cannot compare bool < int", id="chained"),
+        pytest.param("(1 < 2) < 3", EvaluationError, "cannot compare bool < int", id="grouped"),
+        pytest.param("1 < 'a' < 3", EvaluationError, "cannot compare int < string", id="chained"),
         # division and modulo by zero, never inf or nan
         pytest.param("1 / 0", EvaluationError, "division by zero", id="divide-by-zero"),
         pytest.param("1.5 / 0", EvaluationError, "division by zero", id="float-divide-by-zero"),

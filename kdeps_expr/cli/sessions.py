@@ -37,8 +37,8 @@ def register(commands: Subcommands) -> None:
     parser.add_argument(
         "--store",
         metavar="URL",
-        help="a store instead of a workflow's: sqlite:///abs/path.db, sqlite:relative.db "
-        "or redis://host:port/db",
+        help="a store instead of a workflow's: sqlite:///abs/path.db, sqlite:relative.db, "
+        "redis://host:port/db or postgresql://user@host:port/database[?schema=S&table=T]",
     )
     parser.set_defaults(handler=_cmd_sessions)
 

@@ -26,14 +26,9 @@ from typing import Any
 from ..errors import EvaluationError, ExprError
 from . import nodes as n
 from . import values as v
-from .compiler import (
-    Closure,
-    Compiler,
-    catches_everything,
-    check_result,
-    function_failed,
-    located,
-)
+from .calls import catches_everything
+from .compile_base import Closure, check_result, function_failed, located, over_budget, spend
+from .compiler import Compiler
 from .context import Context
 
 _SMALL = (1 << 30) - 1
@@ -45,8 +40,10 @@ _HELPERS: dict[str, Any] = {
     "type": type,
     "int": int,
     "float": float,
+    "len": len,
     "str": str,
     "dict": dict,
+    "list": list,
     "Exception": Exception,
     "_Context": Context,
     "_EvaluationError": EvaluationError,
@@ -56,8 +53,11 @@ _HELPERS: dict[str, Any] = {
     "_check_result": check_result,
     "_equal": v.equal,
     "_member": v.member,
+    "_project": v.project,
     "_index": v.index,
     "_slice_of": v.slice_of,
+    "_spend": spend,
+    "_over_budget": over_budget,
     "_SCALARS": frozenset(type(value) for value in (None, True, 0, 0.0, "")),
     "_SMALL": _SMALL,
 }
@@ -88,7 +88,10 @@ def write(node: n.Node, compiler: Compiler) -> tuple[str, dict[str, Any]]:
     generator.definitions.append(
         "def __call__(self, context=None):\n"
         "    ctx = context if context is not None else _Context()\n"
-        "    try:\n" + "".join(line + "\n" for line in lines) + f"        return {result}\n"
+        + ("    ctx.spent = 0\n" if compiler.charges else "")
+        + "    try:\n"
+        + "".join(line + "\n" for line in lines)
+        + f"        return {result}\n"
         "    except Exception as _e:\n"
         "        self._failed(_e)\n"
     )
@@ -141,6 +144,10 @@ class _Generator:
         run = self.compiler.closures[id(node)]
         return self.compiler.constant(run) if self.compiler.is_constant(run) else _VARIABLE
 
+    def spent(self, result: str) -> str:
+        """The statement charging ``result`` to the evaluation's budget (compile_base.spend)."""
+        return f"_spend(ctx, {result}, {self.value(self.compiler.limits.max_size)})"
+
     # ---- functions and statements ---------------------------------------------------------
 
     def function(self, name: str, node: n.Node) -> None:
@@ -181,8 +188,11 @@ class _Generator:
         constant = self.known(node)
         if constant is not _VARIABLE:
             return self.value(constant)
+        run = self.compiler.closures[id(node)]
+        if self.compiler.failed(run):  # raises what it raised when it was folded
+            return self.closure(run, block)
         match node:
-            case n.Binary():
+            case n.Binary() if node.op != "..":
                 return self.binary(node, block)
             case n.Unary():
                 return self.unary(node, block)
@@ -198,6 +208,12 @@ class _Generator:
                 result = self.temporary()
                 block.line(f"{result} = ctx.element")
                 return result
+            case n.Pointer():
+                result = self.temporary()
+                block.line(
+                    f"{result} = ctx.{'position' if node.name == 'index' else 'accumulator'}"
+                )
+                return result
             case n.Index():
                 target, key = self.node(node.target, block), self.node(node.index, block)
                 return self.helper("_index", [target, key], node.pos, block)
@@ -207,7 +223,10 @@ class _Generator:
                     self.value(None) if bound is None else self.node(bound, block)
                     for bound in (node.lower, node.upper)
                 ]
-                return self.helper("_slice_of", [target, *bounds], node.pos, block)
+                result = self.temporary()
+                sliced = f"_slice_of({target}, {', '.join(bounds)})"
+                self.guarded(block, [f"{result} = {self.spent(sliced)}"], node.pos)
+                return result
             case n.ListLiteral():
                 items = [self.node(item, block) for item in node.items]
                 result = self.temporary()
@@ -223,7 +242,7 @@ class _Generator:
                 return result
             case n.Call() | n.MethodCall():
                 return self.call(node, block)
-        return self.closure(self.compiler.closures[id(node)], block)
+        return self.closure(run, block)  # names, let, sequences, chains, ranges, {(k): v}
 
     def closure(self, run: Closure, block: _Block) -> str:
         """Call the compiler's closure for a node (a ``partial`` through its function)."""
@@ -310,11 +329,21 @@ class _Generator:
         """``left op right`` in plain Python when every check holds, else the value operator
         of values.py (which the checks make sure agrees with Python on their types)."""
         result = self.temporary(boolean=node.op in _ORDER)
+        python = f"{left} {_PYTHON[node.op]} {right}"
         block.line(f"if {' and '.join(checks)}:")
-        block.inner().line(f"{result} = {left} {_PYTHON[node.op]} {right}")
+        block.inner().line(f"{result} = {python}")
+        if node.op in _ARITHMETIC:  # + charges what it builds
+            call = f"{self.value(self.compiler.contextual(node.op))}(ctx, {left}, {right})"
+            if type(self.known(node.right)) is not int:
+                # two floats: Python's own arithmetic, unless the result is not finite
+                block.line(f"elif type({left}) is float and type({right}) is float:")
+                block.inner().line(f"{result} = {python}")
+                block.inner().line(f"if {result} - {result} != 0.0:")
+                self.guarded(block.inner().inner(), [f"{result} = {call}"], node.pos)
+        else:
+            call = f"{self.value(self.compiler.operation(node.op))}({left}, {right})"
         block.line("else:")
-        apply = self.value(self.compiler.operation(node.op))
-        self.guarded(block.inner(), [f"{result} = {apply}({left}, {right})"], node.pos)
+        self.guarded(block.inner(), [f"{result} = {call}"], node.pos)
         return result
 
     def unary(self, node: n.Unary, block: _Block) -> str:
@@ -347,9 +376,17 @@ class _Generator:
     def member(self, target: str, name: str, pos: int, block: _Block) -> str:
         result = self.temporary()
         key = self.value(name)
+        limit = self.value(self.compiler.limits.max_size)
         block.line(f"if type({target}) is dict:")
         block.inner().line(f"{result} = {target}.get({key})")
-        block.line("else:")
+        block.line(f"elif type({target}) is list:")  # a projection, charged
+        statements = [
+            f"{result} = _project({target}, {key})",
+            f"ctx.spent += len({result})",
+            f"if ctx.spent > {limit}: raise _over_budget({limit})",
+        ]
+        self.guarded(block.inner(), statements, pos)
+        block.line("else:")  # nil, or an error
         self.guarded(block.inner(), [f"{result} = _member({target}, {key})"], pos)
         return result
 
@@ -377,12 +414,16 @@ class _Generator:
         name = self.value(function.name)
         if not function.builtin:
             statements.append(f"_check_result({name}, {result})")
+        if function.allocates:  # its result is a list, string or map: charge its size inline
+            limit = self.value(self.compiler.limits.max_size)
+            statements.append(f"ctx.spent += len({result})")
+            statements.append(f"if ctx.spent > {limit}: raise _over_budget({limit})")
         self.guarded(block, statements, node.pos, name if everything else None)
         return result
 
     def predicate(self, node: n.Node) -> str:
-        """A generated function for a predicate argument (``.price > 1``)."""
+        """A generated function for a predicate argument (``.price > 1``, ``{.price > 1}``)."""
         self._temporaries += 1
         name = f"_p{self._temporaries}"
-        self.function(name, node)
+        self.function(name, node.body if isinstance(node, n.Block) else node)
         return name

@@ -141,10 +141,14 @@ class Context:
     the item a predicate (``filter(xs, .price > 1)``) is looking at, for ``#`` and ``.name``;
     ``deadline`` is when the predicate call running now must end (0 outside predicates).
     ``item`` and ``loop`` are the iteration the running resource is in (``None`` outside
-    ``items`` and ``loop``).
+    ``items`` and ``loop``). The rest is the state of the evaluation running now:
+    ``position`` is ``#index`` and ``accumulator`` ``#acc`` of the predicate call running,
+    ``variables`` hold the values of ``let`` names, ``spent`` counts the items and
+    characters this evaluation built (its budget, SPEC §9).
     """
 
     __slots__ = (
+        "accumulator",
         "action_id",
         "action_ids",
         "deadline",
@@ -153,8 +157,11 @@ class Context:
         "loop",
         "memory",
         "outputs",
+        "position",
         "request",
         "session",
+        "spent",
+        "variables",
         "workflow",
     )
 
@@ -182,3 +189,7 @@ class Context:
         self.loop = loop
         self.element: Any = None
         self.deadline = 0.0
+        self.position = 0
+        self.accumulator: Any = None
+        self.variables: dict[object, Any] = {}
+        self.spent = 0

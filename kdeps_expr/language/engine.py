@@ -20,7 +20,7 @@ from . import values as v
 from .codegen import generate
 from .compiler import Compiler, check_size
 from .context import Context
-from .functions import BUILTINS, Function, closest
+from .functions import BUILTINS, OBJECTS, Function, closest
 from .limits import Limits
 from .parser import parse
 
@@ -52,9 +52,8 @@ class Expression:
     """
 
     __slots__ = (
+        "_compiler",
         "_countdown",
-        "_functions",
-        "_limits",
         "_run",
         "constant",
         "end",
@@ -78,8 +77,7 @@ class Expression:
         self.end = end
         self._run = compiler.compile(node)
         self.constant = compiler.is_constant(self._run)
-        self._functions = compiler.functions
-        self._limits = compiler.limits
+        self._compiler: Compiler | None = compiler  # until promotion, which builds on it
         self._countdown = hot_after
 
     @property
@@ -91,17 +89,24 @@ class Expression:
         self._countdown -= 1
         if self._countdown < 0 and self._promote():
             return self(context)  # the generated __call__
+        ctx = context if context is not None else Context()
+        ctx.spent = 0  # the budget is per evaluation (SPEC §9)
         try:
-            return self._run(context if context is not None else Context())
+            return self._run(ctx)
         except Exception as exc:
             self._failed(exc)
 
     def _promote(self) -> bool:
-        """Swap in generated code; on any failure keep the closures for good. True if swapped."""
+        """Swap in generated code; on any failure keep the closures for good. True if swapped.
+
+        The code is generated from the compilation the closures came from, so nothing the
+        compiler folded (or failed to fold, such as a regular expression that timed out) is
+        computed again."""
         self._countdown = _NEVER
+        compiler, self._compiler = self._compiler, None
+        if compiler is None:  # another thread is promoting it
+            return False
         try:
-            compiler = Compiler(self._functions, self._limits, self.source)
-            compiler.compile(self.node)
             members = {"__slots__": (), "__call__": generate(self.node, compiler)}
             hot = type("Expression", (Expression,), members)
         except Exception:
@@ -254,12 +259,14 @@ class Engine:
         return self._compile_cached(source, start, len(source) if end is None else end)
 
     def _compile(self, source: str, start: int, end: int) -> Expression:
+        return self._build(source, self._parse(source, start, end), start, end)
+
+    def _parse(self, source: str, start: int, end: int) -> n.Node:
         check_size(source, self.limits, start, end)
         try:
-            node = parse(source, start, end)
+            return parse(source, start, end)
         except ExprSyntaxError as exc:
             raise exc.locate(source, exc.offset or 0) from None
-        return self._build(source, node, start, end)
 
     def _build(self, source: str, node: n.Node, start: int, end: int) -> Expression:
         compiler = Compiler(self.functions, self.limits, source)
@@ -284,16 +291,27 @@ class Engine:
         return self._template_cached(text, templates.check_delimiters(chosen))
 
     def _compile_template(self, text: str, delimiters: tuple[str, ...]) -> Template:
-        cut = templates.split(text, delimiters)
+        limits = self.limits
+        if len(text) > limits.max_template:
+            raise LimitError(
+                f"template too long: {len(text):,} characters "
+                f"(the limit is {limits.max_template:,})"
+            )
+        cut = templates.split(text, delimiters, limits.max_blocks)
         single = cut.single_block(text)
         if single is not None:
-            expression = self.compile(text, single.inner_start, single.inner_end)
-            return Template(text, (expression,), True, self.limits.max_size)
+            expression = self._compile_block(text, single)
+            return Template(text, (expression,), True, limits.max_size)
         parts = tuple(
-            part if isinstance(part, str) else self.compile(text, part.inner_start, part.inner_end)
-            for part in cut.parts
+            part if isinstance(part, str) else self._compile_block(text, part) for part in cut.parts
         )
-        return Template(text, parts, False, self.limits.max_size)
+        return Template(text, parts, False, limits.max_size)
+
+    def _compile_block(self, text: str, block: templates.Block) -> Expression:
+        """The expression of one block, KDeps' ``{{q}}`` shorthand read as ``get('q')``."""
+        start, end = block.inner_start, block.inner_end
+        node = templates.shorthand(self._parse(text, start, end), OBJECTS)
+        return self._build(text, node, start, end)
 
     def render(self, text: str, context: Context | None = None) -> Any:
         """Compile (cached) and render a template."""

@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 # Binding strength of each construct when printed; higher binds tighter (SPEC §2 table).
-TERNARY, OR, AND, COMPARE, SUM, PRODUCT, UNARY, POWER, COALESCE, POSTFIX = range(1, 11)
+# A sequence and a `let` (whose body runs to the end) bind loosest of all.
+SEQUENCE, TERNARY, OR, AND, COMPARE, RANGE, SUM, PRODUCT, UNARY, POWER, COALESCE, POSTFIX = range(
+    12
+)
 
 BINARY_PRECEDENCE: dict[str, int] = {
     "||": OR,
@@ -22,6 +25,7 @@ BINARY_PRECEDENCE: dict[str, int] = {
     **dict.fromkeys(("in", "contains", "startsWith", "endsWith", "matches"), COMPARE),
     **dict.fromkeys(("not in", "not contains", "not startsWith"), COMPARE),
     **dict.fromkeys(("not endsWith", "not matches"), COMPARE),
+    "..": RANGE,
     "+": SUM,
     "-": SUM,
     "*": PRODUCT,
@@ -31,6 +35,8 @@ BINARY_PRECEDENCE: dict[str, int] = {
     "??": COALESCE,
 }
 RIGHT_ASSOCIATIVE = frozenset({"**"})
+ORDER = frozenset({"<", "<=", ">", ">="})
+"""The comparisons that chain: ``a < b < c`` is ``a < b && b < c``."""
 
 
 def _position() -> Any:
@@ -56,6 +62,17 @@ def _wrap(node: Node, minimum: int) -> str:
     """``node`` printed, in parentheses when it binds looser than ``minimum``."""
     text = str(node)
     return f"({text})" if node.precedence < minimum else text
+
+
+def _item(node: Node) -> str:
+    """``node`` where one expression goes (an argument, an item, a branch): a sequence or a
+    ``let`` in parentheses."""
+    return _wrap(node, TERNARY)
+
+
+def _ordered(node: Node) -> bool:
+    """True for ``a < b`` and ``a < b < c``, which a following ``<`` would extend."""
+    return isinstance(node, Comparison) or (isinstance(node, Binary) and node.op in ORDER)
 
 
 def quote(text: str) -> str:
@@ -101,7 +118,7 @@ class ListLiteral(Node):
         return self.items
 
     def __str__(self) -> str:
-        return "[" + ", ".join(str(item) for item in self.items) + "]"
+        return "[" + ", ".join(_item(item) for item in self.items) + "]"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,7 +133,26 @@ class MapLiteral(Node):
 
     def __str__(self) -> str:
         pairs = zip(self.keys, self.values, strict=True)
-        return "{" + ", ".join(f"{quote(key)}: {value}" for key, value in pairs) + "}"
+        return "{" + ", ".join(f"{quote(key)}: {_item(value)}" for key, value in pairs) + "}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DynamicMap(Node):
+    """``{(key): value, …}``: a map literal with a computed key (each key a node)."""
+
+    keys: tuple[Node, ...]
+    values: tuple[Node, ...]
+
+    def children(self) -> tuple[Node, ...]:
+        return (*self.keys, *self.values)
+
+    def __str__(self) -> str:
+        pairs = []
+        for key, value in zip(self.keys, self.values, strict=True):
+            literal = isinstance(key, Literal) and type(key.value) is str
+            written = str(key) if literal else f"({key})"
+            pairs.append(f"{written}: {_item(value)}")
+        return "{" + ", ".join(pairs) + "}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,9 +191,35 @@ class Binary(Node):
         if self.op in RIGHT_ASSOCIATIVE:
             # The exponent may be a unary expression (2 ** -1); the base may not.
             left, right = _wrap(self.left, level + 1), _wrap(self.right, UNARY)
+        elif self.op == "??" and isinstance(self.right, Unary):
+            left, right = _wrap(self.left, level), _wrap(self.right, UNARY)  # x ?? -1
+        elif self.op in ORDER and _ordered(self.left):
+            left, right = f"({self.left})", _wrap(self.right, level + 1)  # not a chain
         else:
             left, right = _wrap(self.left, level), _wrap(self.right, level + 1)
         return f"{left} {self.op} {right}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Comparison(Node):
+    """``a < b <= c``: a chain of ``< <= > >=``, each operand evaluated once; true when
+    every comparison holds (``a < b && b <= c``). ``positions`` are the operators'."""
+
+    operands: tuple[Node, ...]
+    ops: tuple[str, ...]
+    positions: tuple[int, ...] = field(default=(), compare=False, repr=False)
+
+    precedence: ClassVar[int] = COMPARE
+
+    def children(self) -> tuple[Node, ...]:
+        return self.operands
+
+    def __str__(self) -> str:
+        first, *rest = self.operands
+        text = f"({first})" if _ordered(first) else _wrap(first, COMPARE)
+        for op, operand in zip(self.ops, rest, strict=True):
+            text += f" {op} {_wrap(operand, RANGE)}"
+        return text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -178,8 +240,8 @@ class Conditional(Node):
     def __str__(self) -> str:
         test = _wrap(self.test, OR)
         if self.then is None:
-            return f"{test} ?: {self.otherwise}"
-        return f"{test} ? {self.then} : {self.otherwise}"
+            return f"{test} ?: {_item(self.otherwise)}"
+        return f"{test} ? {_item(self.then)} : {_item(self.otherwise)}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -200,16 +262,19 @@ class Member(Node):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Index(Node):
-    """``target[index]``; a negative list or string index counts from the end."""
+    """``target[index]`` or ``target?.[index]``; a negative list or string index counts from
+    the end."""
 
     target: Node
     index: Node
+    optional: bool = False
 
     def children(self) -> tuple[Node, ...]:
         return (self.target, self.index)
 
     def __str__(self) -> str:
-        return f"{_wrap(self.target, POSTFIX)}[{self.index}]"
+        dot = "?." if self.optional else ""
+        return f"{_wrap(self.target, POSTFIX)}{dot}[{_item(self.index)}]"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -224,23 +289,26 @@ class Slice(Node):
         return tuple(n for n in (self.target, self.lower, self.upper) if n is not None)
 
     def __str__(self) -> str:
-        lower = "" if self.lower is None else str(self.lower)
-        upper = "" if self.upper is None else str(self.upper)
+        lower = "" if self.lower is None else _item(self.lower)
+        upper = "" if self.upper is None else _item(self.upper)
         return f"{_wrap(self.target, POSTFIX)}[{lower}:{upper}]"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Call(Node):
-    """``name(arg, …)``."""
+    """``name(arg, …)``; ``::name(…)`` (``builtin``) names the built-in even where a
+    program registered its own ``name``. ``x | f(y)`` is the call ``f(x, y)``."""
 
     name: str
     args: tuple[Node, ...]
+    builtin: bool = False
 
     def children(self) -> tuple[Node, ...]:
         return self.args
 
     def __str__(self) -> str:
-        return f"{self.name}(" + ", ".join(str(arg) for arg in self.args) + ")"
+        prefix = "::" if self.builtin else ""
+        return f"{prefix}{self.name}(" + ", ".join(_item(arg) for arg in self.args) + ")"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -262,7 +330,7 @@ class MethodCall(Node):
         return (self.target, *self.args)
 
     def __str__(self) -> str:
-        arguments = ", ".join(str(arg) for arg in self.args)
+        arguments = ", ".join(_item(arg) for arg in self.args)
         return f"{_wrap(self.target, POSTFIX)}.{self.name}({arguments})"
 
 
@@ -282,6 +350,64 @@ class ElementMember(Node):
 
     def __str__(self) -> str:
         return f".{self.name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pointer(Node):
+    """``#index`` (the position of the element in a predicate) or ``#acc`` (the
+    accumulator of ``reduce``)."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f"#{self.name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Block(Node):
+    """``{ body }``: a predicate in braces, ``filter(xs, {# > 1})``."""
+
+    body: Node
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.body,)
+
+    def __str__(self) -> str:
+        return f"{{{self.body}}}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sequence(Node):
+    """``a; b; c``: each in turn; the value is the last one's."""
+
+    items: tuple[Node, ...]
+
+    precedence: ClassVar[int] = SEQUENCE
+
+    def children(self) -> tuple[Node, ...]:
+        return self.items
+
+    def __str__(self) -> str:
+        *first, last = self.items
+        tail = f"({last})" if isinstance(last, Sequence) else str(last)
+        return "; ".join([*(_item(item) for item in first), tail])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Let(Node):
+    """``let name = value; body``: ``name`` is ``value`` inside ``body``."""
+
+    name: str
+    value: Node
+    body: Node
+
+    precedence: ClassVar[int] = SEQUENCE
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.value, self.body)
+
+    def __str__(self) -> str:
+        return f"let {self.name} = {_item(self.value)}; {self.body}"
 
 
 def walk(node: Node) -> Iterator[Node]:

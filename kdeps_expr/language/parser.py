@@ -17,18 +17,17 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token, Transformer
+from lark import Lark, Token
 from lark.common import LexerConf
 from lark.lexer import Lexer, LexerState, PatternStr
 from lark.parsers.lalr_analysis import Shift
 
 from ..errors import ExprSyntaxError
 from . import nodes as n
+from .builder import Builder
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 _GRAMMAR_PATHS = (_PACKAGE / "grammar" / "expr.lark", _PACKAGE.parent / "grammar" / "expr.lark")
-
-_OPERATORS = {"OR_WORD": "||", "AND_WORD": "&&", "NOT": "!", "CARET": "**"}
 
 # Terminal names as a person reads them, for error messages.
 _HUMAN = {
@@ -46,6 +45,14 @@ _HUMAN = {
     "COALESCE": "'??'",
     "OPT_DOT": "'?.'",
     "COLON": "':'",
+    "DOUBLE_COLON": "'::'",
+    "_SEMICOLON": "';'",
+    "ASSIGN": "'='",
+    "PIPE": "'|'",
+    "DOTDOT": "'..'",
+    "LET": "let",
+    "IF": "if",
+    "ELSE": "else",
     "COMMA": "','",
     "OR_SYM": "'||'",
     "OR_WORD": "'or'",
@@ -80,239 +87,11 @@ _HUMAN = {
     "RBRACE": "'}'",
     "HASH": "'#'",
 }
+QUOTES = "'\"`"
+"""The characters that open a string literal."""
 _VALUE_TOKENS = {"NAME": "name", "INT": "number", "FLOAT": "number", "STRING": "string"}
 _CLOSERS = {"RPAR": "(", "RSQB": "[", "RBRACE": "{"}
 _PAIRS = {"(": ")", "[": "]", "{": "}"}
-_ESCAPES = {
-    "n": "\n",
-    "t": "\t",
-    "r": "\r",
-    "b": "\b",
-    "f": "\f",
-    "\\": "\\",
-    "'": "'",
-    '"': '"',
-    "/": "/",
-}
-
-
-def _span(item: n.Node | Token) -> tuple[int, int]:
-    if isinstance(item, Token):
-        return item.start_pos or 0, item.end_pos or 0
-    return item.start, item.end
-
-
-def _low_surrogate(digits: str) -> bool:
-    """True when ``digits`` are the 4 hex digits of a low UTF-16 surrogate (DC00–DFFF)."""
-    if len(digits) != 4 or any(c not in "0123456789abcdefABCDEF" for c in digits):
-        return False
-    return 0xDC00 <= int(digits, 16) <= 0xDFFF
-
-
-def _decode_string(token: Token) -> str:
-    """The value of a string literal token, escapes resolved."""
-    raw: str = token.value[1:-1]
-    if "\\" not in raw:
-        return raw
-    out: list[str] = []
-    i = 0
-    while i < len(raw):
-        char = raw[i]
-        if char != "\\":
-            out.append(char)
-            i += 1
-            continue
-        code = raw[i + 1]
-        offset = (token.start_pos or 0) + 1 + i
-        if code == "u":
-            digits = raw[i + 2 : i + 6]
-            if len(digits) != 4 or any(c not in "0123456789abcdefABCDEF" for c in digits):
-                raise ExprSyntaxError(r"invalid \u escape: expected 4 hex digits", offset=offset)
-            code_point = int(digits, 16)
-            i += 6
-            low = raw[i + 2 : i + 6] if raw[i : i + 2] == "\\u" else ""
-            if 0xD800 <= code_point <= 0xDBFF and _low_surrogate(low):
-                # A UTF-16 surrogate pair, as JSON writes characters beyond U+FFFF.
-                code_point = 0x10000 + ((code_point - 0xD800) << 10) + int(low, 16) - 0xDC00
-                i += 6
-            if 0xD800 <= code_point <= 0xDFFF:
-                raise ExprSyntaxError(
-                    r"invalid \u escape: a lone UTF-16 surrogate is not a character", offset=offset
-                )
-            out.append(chr(code_point))
-        elif code in _ESCAPES:
-            out.append(_ESCAPES[code])
-            i += 2
-        else:
-            shown = code if code.isprintable() else f" followed by {code!r}"
-            raise ExprSyntaxError(f"unknown escape \\{shown} in string", offset=offset)
-    return "".join(out)
-
-
-_INT_LIMIT = 1 << 63  # integers are 64-bit (values.INT_BITS)
-
-
-def _number(token: Token) -> int | float:
-    """The value of a number literal; one that is not a finite 64-bit value is an error."""
-    text = token.value.replace("_", "")
-    if token.type == "FLOAT":
-        value = float(text)
-        if value == float("inf"):
-            raise ExprSyntaxError(f"number out of range: {token.value}", offset=token.start_pos)
-        return value
-    number = int(text, 16) if text[:2] in ("0x", "0X") else int(text)
-    if number >= _INT_LIMIT:
-        raise ExprSyntaxError(
-            f"integer out of range: {token.value} does not fit in 64 bits",
-            offset=token.start_pos,
-        )
-    return number
-
-
-class _Builder(Transformer[Token, n.Node]):
-    """Builds nodes as the LALR parser reduces; one method per ``-> alias`` of the grammar."""
-
-    def literal(self, children: list[Token]) -> n.Node:
-        token = children[0]
-        start, end = _span(token)
-        kind = token.type
-        value: Any
-        if kind in ("INT", "FLOAT"):
-            value = _number(token)
-        elif kind == "STRING":
-            value = _decode_string(token)
-        else:
-            value = {"TRUE": True, "FALSE": False}.get(kind)
-        return n.Literal(value=value, start=start, end=end, pos=start)
-
-    def name(self, children: list[Token]) -> n.Node:
-        start, end = _span(children[0])
-        return n.Name(name=children[0].value, start=start, end=end, pos=start)
-
-    def call(self, children: list[Any]) -> n.Node:
-        name, *args, close = children
-        args = args[1:]  # drop "("
-        start = _span(name)[0]
-        return n.Call(
-            name=name.value, args=tuple(args), start=start, end=_span(close)[1], pos=start
-        )
-
-    def group(self, children: list[Any]) -> n.Node:
-        node: n.Node = children[1]
-        return node
-
-    def list_literal(self, children: list[Any]) -> n.Node:
-        start, end = _span(children[0])[0], _span(children[-1])[1]
-        return n.ListLiteral(items=tuple(children[1:-1]), start=start, end=end, pos=start)
-
-    def pair(self, children: list[Any]) -> tuple[str, n.Node]:
-        key: Token = children[0]
-        text = _decode_string(key) if key.type == "STRING" else key.value
-        return text, children[2]
-
-    def map_literal(self, children: list[Any]) -> n.Node:
-        start, end = _span(children[0])[0], _span(children[-1])[1]
-        pairs = dict(children[1:-1])  # a repeated key keeps its last value
-        return n.MapLiteral(
-            keys=tuple(pairs), values=tuple(pairs.values()), start=start, end=end, pos=start
-        )
-
-    def element(self, children: list[Token]) -> n.Node:
-        start, end = _span(children[0])
-        return n.Element(start=start, end=end, pos=start)
-
-    def element_member(self, children: list[Token]) -> n.Node:
-        start, end = _span(children[0])[0], _span(children[1])[1]
-        return n.ElementMember(name=children[1].value, start=start, end=end, pos=start)
-
-    def member(self, children: list[Any]) -> n.Node:
-        target, dot, name = children
-        return n.Member(
-            target=target,
-            name=name.value,
-            optional=dot.type == "OPT_DOT",
-            start=target.start,
-            end=_span(name)[1],
-            pos=_span(name)[0],
-        )
-
-    def method_call(self, children: list[Any]) -> n.Node:
-        target, _dot, name, _open, *args, close = children
-        return n.MethodCall(
-            target=target,
-            name=name.value,
-            args=tuple(args),
-            start=target.start,
-            end=_span(close)[1],
-            pos=_span(name)[0],
-        )
-
-    def index(self, children: list[Any]) -> n.Node:
-        target, bracket, index, close = children
-        return n.Index(
-            target=target,
-            index=index,
-            start=target.start,
-            end=_span(close)[1],
-            pos=_span(bracket)[0],
-        )
-
-    def slice(self, children: list[Any]) -> n.Node:
-        target, bracket, *inner, close = children
-        colon = next(i for i, item in enumerate(inner) if isinstance(item, Token))
-        lower = inner[0] if colon == 1 else None
-        upper = inner[colon + 1] if colon + 1 < len(inner) else None
-        return n.Slice(
-            target=target,
-            lower=lower,
-            upper=upper,
-            start=target.start,
-            end=_span(close)[1],
-            pos=_span(bracket)[0],
-        )
-
-    def unary(self, children: list[Any]) -> n.Node:
-        op, operand = children
-        start = _span(op)[0]
-        symbol = _OPERATORS.get(op.type, op.value)
-        return n.Unary(op=symbol, operand=operand, start=start, end=operand.end, pos=start)
-
-    def binary(self, children: list[Any]) -> n.Node:
-        left, op, right = children
-        symbol = _OPERATORS.get(op.type, op.value)
-        return n.Binary(
-            op=symbol, left=left, right=right, start=left.start, end=right.end, pos=_span(op)[0]
-        )
-
-    logical = binary
-
-    def negated(self, children: list[Any]) -> n.Node:
-        left, negation, op, right = children
-        return n.Binary(
-            op=f"not {op.value}",
-            left=left,
-            right=right,
-            start=left.start,
-            end=right.end,
-            pos=_span(negation)[0],
-        )
-
-    def conditional(self, children: list[Any]) -> n.Node:
-        test, mark, then, _colon, otherwise = children
-        return n.Conditional(
-            test=test,
-            then=then,
-            otherwise=otherwise,
-            start=test.start,
-            end=otherwise.end,
-            pos=_span(mark)[0],
-        )
-
-    def elvis(self, children: list[Any]) -> n.Node:
-        test, mark, otherwise = children
-        return n.Conditional(
-            test=test, otherwise=otherwise, start=test.start, end=otherwise.end, pos=_span(mark)[0]
-        )
 
 
 class _Lexer(Lexer):
@@ -363,12 +142,18 @@ class _Lexer(Lexer):
             offset = match.start()
             if kind == "_UNKNOWN":
                 char = match.group()
-                if char in "'\"":
+                if char in QUOTES:
                     raise ExprSyntaxError("unclosed string", offset=offset)
                 raise ExprSyntaxError(f"unexpected character {char!r}", offset=offset)
             value = match.group()
             if kind == "NAME":
                 kind = keywords.get(value, "NAME")
+                if value == "b" and text[match.end() : match.end() + 1] in ("'", '"'):
+                    raise ExprSyntaxError(
+                        "bytes literals (b'…') are not supported: values are JSON, "
+                        "which has text but no bytes",
+                        offset=offset,
+                    )
             yield Token(kind, value, offset, end_pos=match.end())
 
 
@@ -380,7 +165,7 @@ def _load_grammar() -> Lark:
         path.read_text(encoding="utf-8"),
         parser="lalr",
         lexer=_Lexer,
-        transformer=_Builder(),
+        transformer=Builder(),
         cache=True,
         maybe_placeholders=False,
     )
@@ -435,9 +220,28 @@ class _Tables:
 _TABLES = _Tables(_LARK)
 
 
+_UNIT_CHAINS: dict[tuple[int, int, str], int] = {}
+"""``(state on top, state below it, lookahead)`` -> the state the chain of unit reductions
+that starts there ends in (``?sum: product`` and the like pass their child through, so a
+chain depends on nothing else). Filled as parses meet them; finite, as the tables are."""
+
+
+def _unit_chain(below: int, rule: str, kind: str) -> int:
+    """The state after reducing the unit ``rule`` over ``below`` and every unit reduction
+    that follows it for the lookahead ``kind``."""
+    actions = _TABLES.actions
+    goto = actions[below][rule]
+    while True:
+        assert type(goto) is int  # after a reduction the table always shifts the rule
+        action = actions[goto].get(kind)
+        if type(action) is not tuple or action[2] is not None or goto == _TABLES.end:
+            return goto
+        goto = actions[below][action[1]]
+
+
 def _drive(text: str, start: int, end: int) -> n.Node:
     """Run the LALR tables over the tokens of ``text[start:end]``."""
-    actions, accept = _TABLES.actions, _TABLES.end
+    actions, accept, chains = _TABLES.actions, _TABLES.end, _UNIT_CHAINS
     states = [_TABLES.start]
     values: list[Any] = []
     last = Token("$END", "", end, end_pos=end)
@@ -453,16 +257,25 @@ def _drive(text: str, start: int, end: int) -> n.Node:
                 values.append(token)
                 break
             size, rule, callback = action  # type: ignore[misc]
-            if callback is None:
-                states.pop()
-            else:
-                children = values[-size:] if size else []
-                del values[len(values) - size :]
-                del states[len(states) - size :]
-                values.append(callback(children))
-            state = actions[states[-1]][rule]
-            assert type(state) is int  # after a reduction the table always shifts the rule
-            states.append(state)
+            if callback is None:  # unit reductions: the whole chain in one step
+                key = (states[-1], states[-2], kind)
+                state = chains.get(key, -1)
+                if state < 0:
+                    state = chains[key] = _unit_chain(states[-2], rule, kind)
+                states[-1] = state
+                if state == accept and kind == "$END":
+                    node = values[-1]
+                    assert isinstance(node, n.Node)
+                    return node
+                continue
+            children = values[-size:] if size else []
+            del values[len(values) - size :]
+            del states[len(states) - size :]
+            values.append(callback(children))
+            goto = actions[states[-1]][rule]
+            assert type(goto) is int  # after a reduction the table always shifts the rule
+            states.append(goto)
+            state = goto
             if state == accept and kind == "$END":
                 node = values[-1]
                 assert isinstance(node, n.Node)
@@ -476,8 +289,8 @@ def _unclosed_bracket(text: str, start: int, end: int) -> int | None:
     i = start
     while i < end:
         char = text[i]
-        if char in "'\"":
-            i = _string_end(text, i, end)
+        if char in QUOTES:
+            i = string_end(text, i, end)
             continue
         if char in _PAIRS:
             stack.append(i)
@@ -487,12 +300,13 @@ def _unclosed_bracket(text: str, start: int, end: int) -> int | None:
     return stack[-1] if stack else None
 
 
-def _string_end(text: str, start: int, end: int) -> int:
-    """Offset just past the string literal opening at ``start`` (or ``end``)."""
+def string_end(text: str, start: int, end: int) -> int:
+    """Offset just past the string literal opening at ``start`` (or ``end``); a raw
+    `…` string has no escapes."""
     quote_char = text[start]
     i = start + 1
     while i < end:
-        if text[i] == "\\":
+        if text[i] == "\\" and quote_char != "`":
             i += 2
         elif text[i] == quote_char:
             return i + 1
@@ -513,6 +327,17 @@ def _unexpected(
 ) -> ExprSyntaxError:
     """The error for ``token`` arriving where the parser expected the keys of ``row``."""
     expected = {symbol for symbol in row if symbol.isupper()}
+    if token.type == "_SEMICOLON":
+        return ExprSyntaxError(
+            "unexpected ';': a sequence a; b is written alone, in parentheses (a; b) or, "
+            "as a predicate, in braces {a; b}",
+            offset=token.start_pos,
+        )
+    if token.type == "COLON" and "RBRACE" in expected:
+        return ExprSyntaxError(
+            "unexpected ':': a computed map key is written in parentheses, {(key): value}",
+            offset=token.start_pos,
+        )
     if token.type != "$END":
         found = _HUMAN.get(token.type, token.type)
         if token.type in _VALUE_TOKENS:

@@ -8,9 +8,12 @@ and :class:`Block` positions; the Engine compiles the blocks.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Container
 from dataclasses import dataclass
 
-from ..errors import ExprSyntaxError
+from ..errors import ExprSyntaxError, LimitError
+from . import nodes as n
 
 DELIMITERS: dict[str, str] = {"{{": "}}", "<<": ">>"}
 DEFAULT_DELIMITERS: tuple[str, ...] = ("{{", "<<")
@@ -82,11 +85,15 @@ def _block_end(text: str, start: int, closer: str) -> int | None:
     return None
 
 
-def split(text: str, delimiters: tuple[str, ...] = DEFAULT_DELIMITERS) -> Split:
-    """Cut ``text`` into literal pieces and blocks; an unclosed or empty block is an error."""
+def split(
+    text: str, delimiters: tuple[str, ...] = DEFAULT_DELIMITERS, max_blocks: int | None = None
+) -> Split:
+    """Cut ``text`` into literal pieces and blocks; an unclosed or empty block is an error,
+    and so is a block past ``max_blocks``."""
     parts: list[str | Block] = []
     literal: list[str] = []
     escaped = False
+    blocks = 0
     i = 0
     anchor = 0  # start of the literal run not yet copied into ``literal``
     length = len(text)
@@ -115,6 +122,13 @@ def split(text: str, delimiters: tuple[str, ...] = DEFAULT_DELIMITERS) -> Split:
                 if any(literal):
                     parts.append("".join(literal))
                 literal = []
+                blocks += 1
+                if max_blocks is not None and blocks > max_blocks:
+                    raise LimitError(
+                        f"template has too many blocks: more than {max_blocks:,}",
+                        source=text,
+                        offset=i,
+                    )
                 end = close + len(DELIMITERS[opener])
                 parts.append(Block(start=i, inner_start=inner, inner_end=close, end=end))
                 i = anchor = end
@@ -124,3 +138,17 @@ def split(text: str, delimiters: tuple[str, ...] = DEFAULT_DELIMITERS) -> Split:
     if any(literal):
         parts.append("".join(literal))
     return Split(parts=tuple(parts), escaped=escaped)
+
+
+def shorthand(node: n.Node, objects: Container[str]) -> n.Node:
+    """KDeps' shorthand (SPEC §2): a block that is only a name or a dotted path reads it
+    with ``get`` (``{{q}}`` is ``{{ get('q') }}``, ``{{user.name}}`` is
+    ``{{ get('user').name }}``), unless the name is one of KDeps' objects
+    (``{{request.method}}``). Any other block is returned as it is."""
+    if isinstance(node, n.Member):
+        target = shorthand(node.target, objects)
+        return node if target is node.target else dataclasses.replace(node, target=target)
+    if isinstance(node, n.Name) and node.name not in objects:
+        key = n.Literal(value=node.name, start=node.start, end=node.end, pos=node.pos)
+        return n.Call(name="get", args=(key,), start=node.start, end=node.end, pos=node.pos)
+    return node

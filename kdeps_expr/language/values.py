@@ -116,18 +116,24 @@ def subtract(left: Any, right: Any) -> Any:
     raise invalid_operation("-", left, right)
 
 
-def multiply(left: Any, right: Any, limit: int) -> Any:
-    """``*`` on two numbers, or a string or list repeated an integer number of times."""
+def multiply(left: Any, right: Any) -> Any:
+    """``*`` on two numbers, and nothing else (``'7' * 2`` is an error, never ``'77'``)."""
     if is_number(left) and is_number(right):
         if type(left) is int and type(right) is int:
             return checked_int(left * right)
         return checked_float(left * right)
-    for seq, count in ((left, right), (right, left)):
-        if type(seq) in (str, list) and type(count) is int:
-            unit = "characters" if type(seq) is str else "items"
-            check_total(len(seq) * max(count, 0), unit, limit)
-            return seq * count
+    if type(left) is str or type(right) is str:
+        hint = " (* multiplies numbers: convert text with int(x), repeat it with repeat(s, n))"
+        raise invalid_operation("*", left, right, hint)
     raise invalid_operation("*", left, right)
+
+
+def range_of(start: Any, stop: Any, limit: int) -> list[int]:
+    """``a..b``: the integers from ``a`` to ``b``, both included; empty when ``b < a``."""
+    if type(start) is not int or type(stop) is not int:
+        raise invalid_operation("..", start, stop, " (a range needs two integers)")
+    check_total(stop - start + 1, "items", limit)
+    return list(range(start, stop + 1))
 
 
 def divide(left: Any, right: Any) -> float:
@@ -362,8 +368,16 @@ def member(value: Any, name: str) -> Any:
     if value is None:
         return None
     if kind is list:
-        return _project(value, name, {})
+        return project(value, name)
     raise EvaluationError(f"cannot read member {name!r} of {type_name(value)}")
+
+
+def project(items: list[Any], name: str) -> list[Any]:
+    """``items.name``: each item's member (SPEC §2 projection)."""
+    try:  # a list of maps, the common case: only a map has .get among the value types
+        return [item.get(name) for item in items]
+    except AttributeError:
+        return _project(items, name, {})
 
 
 def _project(items: list[Any], name: str, done: dict[int, list[Any]]) -> list[Any]:
@@ -372,7 +386,11 @@ def _project(items: list[Any], name: str, done: dict[int, list[Any]]) -> list[An
     result = done.get(id(items))
     if result is None:
         result = done[id(items)] = [
-            _project(item, name, done) if type(item) is list else member(item, name)
+            item.get(name)
+            if type(item) is dict
+            else _project(item, name, done)
+            if type(item) is list
+            else member(item, name)
             for item in items
         ]
     return result
@@ -391,6 +409,8 @@ def index(value: Any, key: Any) -> Any:
         return value[key]
     if kind is dict:
         if type(key) is not str:
+            if key is None:
+                return None  # no map holds a nil key (SPEC §2)
             raise EvaluationError(f"map key must be a string, got {type_name(key)}")
         return value.get(key)
     if value is None:

@@ -1,5 +1,5 @@
-"""Session stores (memory, SQLite, Redis), opening them from settings, one request's session
-view (:class:`SessionState`) and its transaction (:func:`transact`)."""
+"""Session stores (memory, SQLite, Redis, PostgreSQL), opening them from settings, one
+request's session view (:class:`SessionState`) and its transaction (:func:`transact`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from .base import SessionInfo, SessionStore, Snapshot
 from .cleaner import Cleaner
 from .config import open_store, open_store_url
 from .memory import MemoryStore
+from .postgres import PostgresStore
 from .redis import RedisStore
 from .sqlite import SqliteStore
 from .state import SessionState, new_session_id
@@ -15,6 +16,7 @@ from .transactions import transact
 __all__ = [
     "Cleaner",
     "MemoryStore",
+    "PostgresStore",
     "RedisStore",
     "SessionInfo",
     "SessionState",

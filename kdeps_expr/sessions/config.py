@@ -1,9 +1,10 @@
 """Open a session store from a workflow's ``settings.session`` mapping or from a store URL.
 
 The keys of ``settings.session`` are those of SPEC §8 (``type``, ``path``, ``url``,
-``ttl``, ``cleanupInterval``) plus ``keyPrefix`` for Redis. A key that is unknown, or
-that does not belong to the chosen type (a ``path`` for Redis, a ``url`` for SQLite), is
-an error rather than something silently ignored.
+``ttl``, ``cleanupInterval``) plus ``keyPrefix`` for Redis and ``schema`` and ``table``
+for PostgreSQL. A key that is unknown, or that does not belong to the chosen type (a
+``path`` for Redis, a ``url`` for SQLite), is an error rather than something silently
+ignored.
 """
 
 from __future__ import annotations
@@ -18,14 +19,22 @@ from ..durations import parse_duration
 from ..errors import SettingError, StoreError, WorkflowError
 from .base import DEFAULT_CLEANUP_INTERVAL, DEFAULT_TTL, Clock, SessionStore
 from .memory import MemoryStore
-from .redis import DEFAULT_KEY_PREFIX, RedisStore, check_redis_ttl, check_redis_url, redacted
+from .postgres import PostgresStore
+from .postgres_url import SCHEMES, LocationError, locate
+from .redis import DEFAULT_KEY_PREFIX, RedisStore, check_redis_ttl, check_redis_url
 from .sqlite import SqliteStore
+from .urls import redacted
 
 DEFAULT_SQLITE_PATH = ".kdeps/sessions.db"
 
 _COMMON_KEYS = ("type", "ttl", "cleanupInterval")
-_TYPE_KEYS = {"sqlite": ("path",), "memory": (), "redis": ("url", "keyPrefix")}
-_ALL_KEYS = ("type", "path", "url", "ttl", "cleanupInterval", "keyPrefix")
+_TYPE_KEYS = {
+    "sqlite": ("path",),
+    "memory": (),
+    "redis": ("url", "keyPrefix"),
+    "postgres": ("url", "schema", "table"),
+}
+_ALL_KEYS = ("type", "path", "url", "ttl", "cleanupInterval", "keyPrefix", "schema", "table")
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,8 @@ class StoreSettings:
     path: str = DEFAULT_SQLITE_PATH
     url: str = ""
     key_prefix: str = DEFAULT_KEY_PREFIX
+    schema: str | None = None
+    table: str | None = None
 
 
 def _text(config: Mapping[str, Any], key: str, default: str | None = None) -> str:
@@ -78,7 +89,8 @@ def store_settings(config: Mapping[str, Any] | None) -> StoreSettings:
     kind = config.get("type", "sqlite")
     if not isinstance(kind, str) or kind not in _TYPE_KEYS:
         raise SettingError(
-            f"settings.session.type: unknown store type {kind!r} (use sqlite, memory or redis)",
+            f"settings.session.type: unknown store type {kind!r} "
+            "(use sqlite, memory, redis or postgres)",
             ("session", "type"),
         )
     allowed = _COMMON_KEYS + _TYPE_KEYS[kind]
@@ -110,6 +122,17 @@ def store_settings(config: Mapping[str, Any] | None) -> StoreSettings:
             raise SettingError(f"settings.session.ttl: {exc.message}", ("session", "ttl")) from exc
         prefix = _text(config, "keyPrefix", DEFAULT_KEY_PREFIX)
         return StoreSettings(kind, ttl, interval, url=url, key_prefix=prefix)
+    if kind == "postgres":
+        url = _text(config, "url")
+        schema = _text(config, "schema") if "schema" in config else None
+        table = _text(config, "table") if "table" in config else None
+        try:
+            locate(url, schema=schema, table=table)
+        except LocationError as exc:
+            raise SettingError(
+                f"settings.session.{exc.key}: {exc.reason}", ("session", exc.key)
+            ) from exc
+        return StoreSettings(kind, ttl, interval, url=url, schema=schema, table=table)
     if kind == "sqlite":
         return StoreSettings(kind, ttl, interval, path=_text(config, "path", DEFAULT_SQLITE_PATH))
     return StoreSettings(kind, ttl, interval)
@@ -124,8 +147,8 @@ def open_store(
 ) -> SessionStore:
     """The store ``settings.session`` describes; a relative SQLite path is under ``base_dir``.
 
-    With ``must_exist`` a SQLite file that is not there is an error instead of a new store
-    (``kdeps-expr sessions`` inspects stores; it never makes one).
+    With ``must_exist`` a SQLite file or PostgreSQL table that is not there is an error
+    instead of a new store (``kdeps-expr sessions`` inspects stores; it never makes one).
 
     ``config`` may be ``None`` or empty: the default is SQLite at ``.kdeps/sessions.db``
     with a ttl of ``30m`` and a cleanup every ``5m``. Raises ``WorkflowError`` for a bad
@@ -140,6 +163,16 @@ def open_store(
         return RedisStore(
             settings.url, ttl, clock, cleanup_interval=interval, key_prefix=settings.key_prefix
         )
+    if settings.kind == "postgres":
+        return PostgresStore(
+            settings.url,
+            ttl,
+            clock,
+            cleanup_interval=interval,
+            schema=settings.schema,
+            table=settings.table,
+            must_exist=must_exist,
+        )
     return SqliteStore(
         base_dir / settings.path, ttl, clock, cleanup_interval=interval, must_exist=must_exist
     )
@@ -147,8 +180,10 @@ def open_store(
 
 def open_store_url(url: str, clock: Clock = time.time, *, must_exist: bool = False) -> SessionStore:
     """The store at ``url``: ``sqlite:///abs/path.db``, ``sqlite:relative.db``, ``memory:``,
-    ``redis://host:port/db`` or ``rediss://…``; the ttl is the default ``30m``. With
-    ``must_exist`` a SQLite file that is not there is an error, as for :func:`open_store`.
+    ``redis://host:port/db``, ``rediss://…`` or ``postgresql://user@host:port/database``
+    (``postgres://`` too; ``?schema=…&table=…`` place the table); the ttl is the default
+    ``30m``. With ``must_exist`` a SQLite file or PostgreSQL table that is not there is
+    an error, as for :func:`open_store`.
 
     Raises ``StoreError`` for a URL of any other form.
     """
@@ -161,7 +196,9 @@ def open_store_url(url: str, clock: Clock = time.time, *, must_exist: bool = Fal
         return MemoryStore(DEFAULT_TTL, clock)
     if url.startswith(("redis://", "rediss://")):
         return RedisStore(url, DEFAULT_TTL, clock)
+    if scheme in SCHEMES and rest.startswith("//"):
+        return PostgresStore(url, DEFAULT_TTL, clock, must_exist=must_exist)
     raise StoreError(
         f"unsupported store URL {redacted(url)!r} (use sqlite:///abs/path.db, sqlite:relative.db, "
-        "memory: or redis://host:port/db)"
+        "memory:, redis://host:port/db or postgresql://user@host:port/database)"
     )

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from ..errors import StoreError
 from . import codec
@@ -29,6 +29,7 @@ from .base import (
     Snapshot,
     conflict,
 )
+from .urls import redacted
 
 DEFAULT_KEY_PREFIX = "kdeps:session:"
 SOCKET_TIMEOUT = 5.0
@@ -75,16 +76,6 @@ def _redis() -> Any:
             "session store type redis needs the redis package (pip install redis)"
         ) from exc
     return redis
-
-
-def redacted(url: str) -> str:
-    """``url`` with its password replaced by ``***``, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    netloc = f"{parts.username or ''}:***@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def check_redis_url(url: str) -> None:

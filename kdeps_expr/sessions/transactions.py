@@ -4,7 +4,8 @@
 :class:`~kdeps_expr.SessionState`; only when it succeeds is the session written,
 with the version that was loaded. When another request saved the session in between, the
 save raises ``ConflictError``, and the work runs again on the new state after a short
-random pause, so no update is lost and no lock is held while a request runs. Work must
+random pause (growing with each attempt, and with the attempt's own time on a slow
+store), so no update is lost and no lock is held while a request runs. Work must
 therefore be safe to repeat until it succeeds: it may change only its own state.
 """
 
@@ -25,6 +26,18 @@ DEFAULT_ATTEMPTS = 25
 BACKOFF_FIRST = 0.0005
 """Upper bound of the first pause after a conflict, in seconds; it doubles each time."""
 BACKOFF_MAX = 0.05
+BACKOFF_SPREAD = 32
+"""A store slower than ``BACKOFF_FIRST`` per attempt (PostgreSQL, whose save waits for its
+commit) pauses in units of its own attempt's time, up to this many of them: on a fast
+store the pauses are those above, and on a slow one the requests on one session spread
+out enough that each gets its turn instead of colliding again."""
+
+
+def _pause(attempt: int, took: float) -> float:
+    """A random pause before ``attempt`` (counted from 1), after one that took ``took`` s."""
+    unit = max(BACKOFF_FIRST, took)
+    longest = max(BACKOFF_MAX, took * BACKOFF_SPREAD)
+    return random.uniform(0, min(longest, unit * 2 ** (attempt - 1)))
 
 
 def _commit(store: SessionStore, state: SessionState) -> bool:
@@ -63,9 +76,11 @@ def transact(
     out a fresh one. When every one of ``attempts`` saves conflicts, ``StoreError`` is
     raised.
     """
+    took = 0.0
     for attempt in range(attempts):
         if attempt:
-            time.sleep(random.uniform(0, min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (attempt - 1))))
+            time.sleep(_pause(attempt, took))
+        started = time.perf_counter()
         state = SessionState(
             session_id=session_id,
             load=lambda: None if session_id is None else store.load(session_id),
@@ -73,6 +88,7 @@ def transact(
         result, ok = work(state)
         if not ok or _commit(store, state):
             return result, state
+        took = time.perf_counter() - started
     raise StoreError(
         f"session {session_id!r} was changed by other requests during each of {attempts} "
         "attempts to save it; giving up"

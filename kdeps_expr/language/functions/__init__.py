@@ -7,6 +7,7 @@ imports them all.
 from __future__ import annotations
 
 from . import (  # noqa: F401  (each family registers its built-ins when imported)
+    bitwise,
     containers,
     conversions,
     iteration,

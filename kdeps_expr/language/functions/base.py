@@ -4,8 +4,10 @@ checks shared by the families.
 A :class:`Function` records how the compiler calls an implementation: whether it takes the
 request :class:`~kdeps_expr.language.context.Context` first (``pass_context``), whether its
 second argument is a predicate compiled as a closure (``predicate``: ``filter(xs, .a > 1)``),
-whether it takes the Engine's :class:`Limits` (a keyword-only ``limits`` parameter), and
-whether calls with constant arguments can be folded at compile time (``pure``). User
+whether it takes the Engine's :class:`Limits` (a keyword-only ``limits`` parameter),
+whether calls with constant arguments can be folded at compile time (``pure``), and whether
+it builds a new list, string or map whose size counts against the evaluation's budget
+(``allocates``, SPEC §9). User
 functions are registered the same way. Each family module registers its built-ins with
 :func:`builtin` when it is imported.
 
@@ -47,6 +49,7 @@ class Function:
     builtin: bool = False
     specialize: Callable[[tuple[Any, ...]], Callable[[Context], Any] | None] | None = None
     """Given constant arguments, a faster closure for the call, or ``None``."""
+    allocates: bool = False
 
     @classmethod
     def wrap(
@@ -59,6 +62,7 @@ class Function:
         pure: bool = False,
         builtin: bool = False,
         specialize: Callable[[tuple[Any, ...]], Callable[[Context], Any] | None] | None = None,
+        allocates: bool = False,
     ) -> Function:
         """Describe ``impl``; the argument count comes from its signature."""
         params = list(inspect.signature(impl).parameters.values())
@@ -78,6 +82,7 @@ class Function:
             pure=pure,
             builtin=builtin,
             specialize=specialize,
+            allocates=allocates,
         )
 
     def accepts(self, count: int) -> bool:
@@ -103,9 +108,13 @@ def builtin(
     predicate: bool = False,
     pure: bool = True,
     specialize: Callable[[tuple[Any, ...]], Callable[[Context], Any] | None] | None = None,
+    allocates: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register the decorated function as the built-in ``name`` (see :class:`Function`).
+    One that ``allocates`` takes ``limits`` (its calls then take the path that charges)."""
+
     def register(impl: Callable[..., Any]) -> Callable[..., Any]:
-        BUILTINS[name] = Function.wrap(
+        function = Function.wrap(
             name,
             impl,
             pass_context=pass_context,
@@ -113,7 +122,10 @@ def builtin(
             pure=pure and not pass_context,
             builtin=True,
             specialize=specialize,
+            allocates=allocates,
         )
+        assert function.takes_limits or not allocates, name
+        BUILTINS[name] = function
         return impl
 
     return register
@@ -155,6 +167,17 @@ def key_arg(function: str, key: Any) -> str:
     if type(key) is not str:
         raise EvaluationError(f"{function}() needs a string key, got {v.type_name(key)}")
     return key
+
+
+_KEY_TYPES = (type(None), bool, int, float, str)
+
+
+def map_key(function: str, key: Any) -> str:
+    """A map key made from a value: map keys are text (SPEC §1), so a number, a bool or nil
+    becomes its text as ``string()`` renders it (``1`` is ``'1'``, nil is ``''``)."""
+    if type(key) not in _KEY_TYPES:
+        raise need(function, "a key that is a string, number, bool or nil", key)
+    return v.render(key)
 
 
 def as_list(function: str, value: Any) -> list[Any]:
@@ -200,28 +223,88 @@ def shown(text: str, width: int = 40) -> str:
     return repr(text if len(text) <= width else text[:width] + "…")
 
 
+def _expired(function: str, limits: Limits) -> LimitError:
+    return LimitError(
+        f"{function}() took longer than {limits.predicate_timeout} s (predicate_timeout)"
+    )
+
+
 def each(
-    ctx: Context, function: str, items: Any, predicate: Predicate, limits: Limits
+    ctx: Context,
+    function: str,
+    items: Any,
+    predicate: Predicate,
+    limits: Limits,
+    *,
+    backwards: bool = False,
 ) -> Iterator[tuple[Any, Any]]:
-    """``(item, predicate result)`` for each item, with ``#`` bound to the item.
+    """``(item, predicate result)`` for each item, first to last (or last to first), with
+    ``#`` bound to the item and ``#index`` to its position: for the predicates that stop at
+    the first match (``any``, ``find``, …). :func:`results` serves those that see every item.
 
     The outermost predicate call sets a deadline that every call nested in it shares, so
     ``count(xs, count(ys, …) > 0)`` over long lists ends in a clear error, not hours later.
     """
+    values = as_list(function, items)
     outermost = not ctx.deadline
     if outermost:
         ctx.deadline = time.monotonic() + limits.predicate_timeout
-    saved = ctx.element
+    deadline, clock = ctx.deadline, time.monotonic
+    saved = ctx.element, ctx.position
+    if backwards:
+        indexed: Iterator[tuple[int, Any]] = zip(
+            range(len(values) - 1, -1, -1), values[::-1], strict=True
+        )
+    else:
+        indexed = enumerate(values)
     try:
-        for item in as_list(function, items):
+        for position, item in indexed:
             ctx.element = item
+            ctx.position = position
             yield item, predicate(ctx)
-            if time.monotonic() > ctx.deadline:
-                raise LimitError(
-                    f"{function}() took longer than {limits.predicate_timeout} s "
-                    "(predicate_timeout)"
-                )
+            if clock() > deadline:
+                raise _expired(function, limits)
     finally:
-        ctx.element = saved
+        ctx.element, ctx.position = saved
         if outermost:
             ctx.deadline = 0.0
+
+
+def results(
+    ctx: Context,
+    function: str,
+    values: list[Any],
+    predicate: Predicate,
+    limits: Limits,
+    *,
+    start: int = 0,
+    accumulator: Any = None,
+    fold: bool = False,
+) -> list[Any]:
+    """The predicate's result for each item from position ``start``, bound as :func:`each`
+    binds them (under the same deadline); with ``fold``, ``#acc`` is ``accumulator`` and
+    then each result in turn (``reduce``). One loop without a generator: the hot path of
+    ``filter`` and ``map``."""
+    outermost = not ctx.deadline
+    if outermost:
+        ctx.deadline = time.monotonic() + limits.predicate_timeout
+    deadline, clock = ctx.deadline, time.monotonic
+    saved = ctx.element, ctx.position, ctx.accumulator
+    ctx.accumulator = accumulator
+    found: list[Any] = []
+    append = found.append
+    try:
+        for position, item in enumerate(values[start:] if start else values, start):
+            ctx.element = item
+            ctx.position = position
+            result = predicate(ctx)
+            if fold:
+                ctx.accumulator = result
+            append(result)
+            if clock() > deadline:
+                raise _expired(function, limits)
+    finally:
+        ctx.element, ctx.position, ctx.accumulator = saved
+        if outermost:
+            ctx.deadline = 0.0
+    return found

@@ -33,6 +33,13 @@ def item_field(ctx: Context, field: str) -> Any:
     return items[position] if 0 <= position < len(items) else None
 
 
+def item_outputs(ctx: Context, action_id: str) -> list[Any] | None:
+    """The per-item outputs of the ``items`` resource ``action_id`` (its output, SPEC §10);
+    ``None`` when it has not run or its output is not a list."""
+    found = ctx.outputs.get(action_id)
+    return found if type(found) is list else None
+
+
 @kdeps_object("item")
 def item_object(ctx: Context) -> Any:
     """``item``: the current item (so ``item.org`` reads a member of it); nil outside."""
@@ -75,7 +82,7 @@ def item_values(ctx: Context, action_id: Any = None) -> Any:
     resource's iteration (its output, SPEC §10)."""
     if action_id is None:
         return item_field(ctx, "all") if ctx.item is not None else []
-    return ctx.outputs.get(key_arg("item.values", action_id))
+    return item_outputs(ctx, key_arg("item.values", action_id))
 
 
 @kdeps_object("loop")

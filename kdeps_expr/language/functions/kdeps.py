@@ -40,7 +40,7 @@ def env(name: Any) -> str | None:
     return os.environ.get(as_text("env", name))
 
 
-builtin("toJSON")(json_)
+builtin("toJSON", allocates=True)(json_)
 
 
 def _int(text: str) -> int:
@@ -76,7 +76,7 @@ def from_json(text: Any) -> Any:
     return value
 
 
-@builtin("debug")
+@builtin("debug", allocates=True)
 def debug(value: Any, *, limits: Limits) -> str:
     """JSON indented by two spaces, map keys in their stored order, for reading."""
     compact = v.bounded_json(value, limits.max_size)  # refuses a huge value first
@@ -87,7 +87,7 @@ def debug(value: Any, *, limits: Limits) -> str:
     return text
 
 
-@builtin("urlencode")
+@builtin("urlencode", allocates=True)
 def urlencode(value: Any, *, limits: Limits) -> str:
     """The value's text (as ``string()`` renders it) escaped for a URL query: a space is
     ``+`` and every character but ``A-Z a-z 0-9 - _ . ~`` is ``%XX``."""

@@ -14,7 +14,7 @@ from ..context import Context, UploadedFile
 from ..limits import MAX_SIZE
 from . import uploads
 from .base import builtin, closest, kdeps_object, key_arg, need
-from .iteration import ITEM_FIELDS, item_field
+from .iteration import ITEM_FIELDS, item_field, item_outputs
 
 _MISSING: Any = object()
 
@@ -112,8 +112,8 @@ def _item_source(ctx: Context, key: str) -> Any:
 def _item_values(ctx: Context, key: str) -> Any:
     """``get(actionId, 'itemvalues')``: the per-item outputs of an ``items`` resource (its
     output, SPEC §10); missing when it has not run or its output is not a list."""
-    found = ctx.outputs.get(key, _MISSING)
-    return found if isinstance(found, list) else _MISSING
+    found = item_outputs(ctx, key)
+    return _MISSING if found is None else found
 
 
 def _upload(read: Callable[[UploadedFile], Any]) -> Callable[[Context, str], Any]:
@@ -211,10 +211,24 @@ def _specialize_get(args: tuple[Any, ...]) -> Callable[[Context], Any] | None:
     return None
 
 
+def _element(container: Any, key: Any) -> Any:
+    """expr-lang's ``get(list or map, key)``: the item or entry, nil when there is none."""
+    if type(container) is list and type(key) is int and not -len(container) <= key < len(container):
+        return None
+    return v.index(container, key)
+
+
 @builtin("get", pass_context=True, specialize=_specialize_get)
 def get(ctx: Context, key: Any, source: Any = _MISSING, default: Any = _MISSING) -> Any:
-    """``get(key)``, ``get(key, source)``, ``get(key, default)``, ``get(key, source, default)``."""
+    """``get(key)``, ``get(key, source)``, ``get(key, default)``, ``get(key, source, default)``;
+    and expr-lang's ``get(list or map, key)``."""
     if type(key) is not str:
+        if (
+            source is not _MISSING
+            and default is _MISSING
+            and (key is None or type(key) in (list, dict))
+        ):
+            return _element(key, source)
         key = key_arg("get", key)
     if source is _MISSING:
         return _search(key, ctx)
