@@ -83,11 +83,16 @@ def test_run_asks_the_model_that_ollama_host_names(tmp_path: Path, stand_in: str
 
 
 def test_serve_asks_the_model_that_settings_llm_names(tmp_path: Path, stand_in: str) -> None:
-    folder = workflow_copy(tmp_path, "chat", settings={"llm": {"baseUrl": f"http://{stand_in}"}})
+    """The base URL carries a password: the server's log never shows it."""
+    base = f"http://kdeps:{KEY}@{stand_in}"
+    folder = workflow_copy(tmp_path, "chat", settings={"llm": {"baseUrl": base}})
     with Server(folder, tmp_path / "serve.log") as server, server.client() as client:
         asked = client.post("/api/v1/ask", json={"q": "Hello?"})
         again = client.get("/api/v1/ask", params={"q": "Still there?"})
         assert server.stop() == 0
+        log = server.log_text()
+    assert "Application shutdown complete." in log
+    assert KEY not in log
     assert (asked.status_code, asked.json()["data"]) == (
         200,
         {

@@ -95,6 +95,9 @@ def serve(
     (its connections to model servers); the session cleaner runs while the app does.
     """
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    # httpx logs each call to a model server at INFO, URL included (with any user:password
+    # of a baseUrl): an access log of the upstream, off like the server's own by default.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     for warning in workflow.warnings:
         logger.warning("%s", warning.render())
     store = workflow.open_store()

@@ -68,7 +68,14 @@ _CHECKED = frozenset(OPTIONS) - {"jsonResponseKeys"}
 READ = frozenset({*OPTIONS, "prompt", "scenario", "messages"})
 """Every chat key a request reads; the schema's other chat keys warn that they are ignored."""
 
-_TEXTS = {"model": "model", "role": "role", "backend": "backend", "baseUrl": "base_url"}
+_TEXTS = {
+    "model": "model",
+    "role": "role",
+    "backend": "backend",
+    "baseUrl": "base_url",
+    "apiKey": "api_key",
+}
+_FLAGS = {"jsonResponse": "json_response", "streaming": "streaming"}
 _KEY_WARNING = (
     "{where} is written in the file, where anyone who reads the file finds the key: {fix}"
 )
@@ -224,38 +231,37 @@ def chat_request(action: Action, context: Context, tracer: Tracer | None) -> Cha
 
 
 def _request(action_id: str, found: dict[str, Any]) -> ChatRequest:
-    texts = {name: _text(found.get(key)) for key, name in _TEXTS.items()}
+    """The request of the rendered values ``found`` (only the keys a block sets are
+    looked at: a request pays for what its block writes)."""
+    fields: dict[str, Any] = {}
+    sampling: dict[str, Any] = {}
+    for key, value in found.items():
+        if value is None:
+            continue
+        if key in _TEXTS:
+            fields[_TEXTS[key]] = values.render(value)
+        elif key in SAMPLING_KEYS:
+            sampling[SAMPLING_KEYS[key]] = option_value(key, value)
+        elif key in _FLAGS:
+            fields[_FLAGS[key]] = bool(validate_option(key, value))
+        elif key == "jsonResponseKeys":
+            fields["json_response_keys"] = _keys(option_value(key, value))
     timeout = found.get("timeoutDuration")
     if timeout is None:
         timeout = found.get("timeout")
-    sampling = {
-        name: option_value(key, found[key])
-        for key, name in SAMPLING_KEYS.items()
-        if found.get(key) is not None
-    }
-    keys = option_value("jsonResponseKeys", found.get("jsonResponseKeys"))
-    return ChatRequest(
-        values.render(found.get("prompt")),
-        action_id,
-        timeout=None if timeout is None else validate_option("timeout", timeout),
-        api_key=_text(found.get("apiKey")),
-        scenario=(*_scenario(found.get("scenario")), *_messages(found.get("messages"))),
-        json_response=bool(_flag("jsonResponse", found.get("jsonResponse"))),
-        json_response_keys=_keys(keys),
-        sampling=Sampling(**sampling) if sampling else Sampling(),
-        streaming=_flag("streaming", found.get("streaming")),
-        **texts,
-    )
-
-
-def _flag(key: str, value: Any) -> bool | None:
-    """A true/false option (``"true"`` and ``"false"`` as KDeps reads them); ``None`` unset."""
-    return None if value is None else bool(validate_option(key, value))
+    if timeout is not None:
+        fields["timeout"] = validate_option("timeout", timeout)
+    if sampling:
+        fields["sampling"] = Sampling(**sampling)
+    scenario, history = found.get("scenario"), found.get("messages")
+    if scenario is not None or history is not None:
+        fields["scenario"] = (*_scenario(scenario), *_messages(history))
+    return ChatRequest(values.render(found.get("prompt")), action_id, **fields)
 
 
 def _keys(keys: Any) -> tuple[Any, ...]:
     """``jsonResponseKeys`` as a tuple (its items are checked when the call resolves)."""
-    return () if keys is None else tuple(keys) if isinstance(keys, list) else (keys,)
+    return tuple(keys) if isinstance(keys, list) else (keys,)
 
 
 def _text(value: Any) -> str | None:
