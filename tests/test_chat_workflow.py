@@ -555,6 +555,16 @@ def test_a_json_reply_is_the_output_and_a_targets_data(
     assert reader.body["data"] == {"text": parsed, "content": None, "model": None, "output": parsed}
 
 
+def test_an_iterated_chat_answers_each_reply_text(tmp_path: Path, store: SessionStore) -> None:
+    """With items, a chat target without apiResponse answers the list of reply texts (the
+    echo backend replies with the prompt)."""
+    items = "items:\n  - \"{{ get('names') }}\"\n"
+    workflow = load_workflow(write(tmp_path, "  prompt: \"Hi {{ get('current') }}\"\n", more=items))
+    with runner_for(workflow, store) as runner:
+        response = runner.handle(Request(body={"names": ["Ada", "Grace"]}))
+    assert (response.status, response.body["data"]) == (200, ["Hi Ada", "Hi Grace"])
+
+
 def test_a_templated_value_is_checked_per_request(
     tmp_path: Path, store: SessionStore, model_server: ModelServer
 ) -> None:
