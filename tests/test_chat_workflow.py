@@ -225,7 +225,8 @@ def test_templated_options_are_not_judged_at_load(tmp_path: Path) -> None:
         f"  {key}: \"{{{{ get('{key}') }}}}\"\n"
         for key in ("backend", "role", "temperature", "maxTokens", "timeout", "jsonResponse")
     )
-    root = write(tmp_path, "  prompt: hi\n" + chat)
+    scenario = "  scenario:\n    - role: \"{{ get('role') }}\"\n      prompt: Be brief.\n"
+    root = write(tmp_path, "  prompt: hi\n" + chat + scenario)
     inspection = inspect_workflow(root)
     assert (inspection.errors, inspection.warnings) == ([], [])
 

@@ -10,10 +10,12 @@ under their KDeps names as functions of ``(actionId, …)`` that look the output
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from ..language.context import Context
-from ..language.functions import Function
+from ..language.engine import Engine
+from ..language.functions import BUILTINS, Function
 from .chat.replies import llm_response
 from .exec import exec_exit_code, exec_stderr, exec_stdout
 from .http_client import response_body, response_header
@@ -58,3 +60,30 @@ def accessor_functions() -> dict[str, Function]:
         )
         for name, accessor in ACCESSORS.items()
     }
+
+
+@cache
+def _accessors() -> dict[str, Function]:
+    """:func:`accessor_functions`, made once (wrapping reads each signature)."""
+    return accessor_functions()
+
+
+def with_accessors(engine: Engine) -> Engine:
+    """``engine`` when it knows every accessor, else an Engine like it that does (the
+    workflow loader compiles with it, so ``exec.exitCode('run')`` is a known function)."""
+    missing = {
+        name: function for name, function in _accessors().items() if name not in engine.functions
+    }
+    if not missing:
+        return engine
+    registered = {
+        name: function
+        for name, function in engine.functions.items()
+        if BUILTINS.get(name) is not function  # a new Engine has the built-ins already
+    }
+    return Engine(
+        functions={**registered, **missing},
+        delimiters=engine.delimiters,
+        limits=engine.limits,
+        hot_after=engine.hot_after,
+    )

@@ -43,7 +43,7 @@ from ..actions.failures import ExecutorError
 from ..language import values
 from ..language.context import Context
 from .fields import FieldReader
-from .model import Action, Constant, ListValue, Secret, Tracer, Value
+from .model import Action, Constant, ListValue, MapValue, Secret, Tracer, Value
 from .yamlsource import Mapping as YamlMapping
 from .yamlsource import Node, Scalar, Sequence
 
@@ -109,10 +109,11 @@ def check_chat(
         if key == "apiKey" and literal:
             reader.warn(entry, _key_warning("chat.apiKey"))
     _check_endpoint(literals.get("backend"), node.get("baseUrl"), "chat.baseUrl", reader)
-    scenario = node.get("scenario")
-    for index, item in enumerate(scenario.items if isinstance(scenario, Sequence) else ()):
-        if isinstance(item, YamlMapping):
-            _check_scenario_item(item, f"chat.scenario[{index}]", reader)
+    scenario, compiled = node.get("scenario"), dict(fields).get("scenario")
+    if isinstance(scenario, Sequence) and isinstance(compiled, ListValue):
+        for index, (item, value) in enumerate(zip(scenario.items, compiled.items, strict=True)):
+            if isinstance(item, YamlMapping) and isinstance(value, MapValue):
+                _check_scenario_item(item, value, f"chat.scenario[{index}]", reader)
     keys = node.get("jsonResponseKeys")
     if keys is not None and literals.get("jsonResponse") in (None, False, "false"):
         reader.warn(
@@ -136,11 +137,15 @@ def _check_endpoint(backend: Any, base: Node | None, where: str, reader: FieldRe
             reader.error(base.error(f"{where}: {exc.message}"))
 
 
-def _check_scenario_item(item: YamlMapping, where: str, reader: FieldReader) -> None:
-    role = item.get("role")
-    if isinstance(role, Scalar) and isinstance(role.value, str) and not _templated(role, reader):
+def _check_scenario_item(
+    item: YamlMapping, value: MapValue, where: str, reader: FieldReader
+) -> None:
+    """A scenario item's plain ``role``; its ``cacheControl``, which does nothing here."""
+    role, compiled = item.get("role"), dict(value.items).get("role")
+    literal = _literal(compiled) if compiled is not None else _DYNAMIC
+    if role is not None and isinstance(literal, str):
         try:
-            validate_option("role", role.value)
+            validate_option("role", literal)
         except OptionError as exc:
             reader.error(role.error(f"{where}.role: {exc.message}"))
     if item.get("cacheControl") is not None:
@@ -148,11 +153,6 @@ def _check_scenario_item(item: YamlMapping, where: str, reader: FieldReader) -> 
             item.key("cacheControl"),
             f"{where}.cacheControl is ignored by this engine: nothing is cached",
         )
-
-
-def _templated(scalar: Scalar, reader: FieldReader) -> bool:
-    text = str(scalar.value)
-    return "(" in text or any(mark in text for mark in reader.engine.delimiters)
 
 
 def read_llm_settings(settings: YamlMapping, reader: FieldReader) -> None:

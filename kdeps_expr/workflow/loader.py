@@ -22,7 +22,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from ..actions.accessors import accessor_functions
+from ..actions.accessors import with_accessors
 from ..errors import ExprError, WorkflowError, WorkflowLoadError
 from ..language.engine import Engine
 from .fields import FieldReader
@@ -41,29 +41,12 @@ YAML_SUFFIXES = (".yaml", ".yml")
 TEMPLATE_SUFFIX = ".j2"
 
 
-def workflow_engine(engine: Engine | None = None) -> Engine:
-    """The Engine a workflow compiles with: ``engine`` (default: a new one) knowing KDeps'
-    accessors (``llm.response('<actionId>')``, ``exec.exitCode(…)``, …); a given Engine
-    that lacks some is copied with them added (its own functions of those names win)."""
-    accessors = accessor_functions()
-    if engine is None:
-        return Engine(functions=accessors)
-    if accessors.keys() <= engine.functions.keys():
-        return engine
-    return Engine(
-        functions={**accessors, **engine.functions},
-        delimiters=engine.delimiters,
-        limits=engine.limits,
-        hot_after=engine.hot_after,
-    )
-
-
 def load_workflow(path: str | Path, engine: Engine | None = None) -> Workflow:
     """Load the workflow folder ``path`` (or its ``workflow.yaml``); compile everything.
 
     Raises :class:`WorkflowLoadError` listing every error found.
     """
-    inspection = _Loader(Path(path), engine).load(warnings=False)
+    inspection = _Loader(Path(path), engine or Engine()).load(warnings=False)
     if inspection.workflow is None:
         raise WorkflowLoadError(inspection.errors)
     return inspection.workflow
@@ -72,16 +55,16 @@ def load_workflow(path: str | Path, engine: Engine | None = None) -> Workflow:
 def inspect_workflow(path: str | Path, engine: Engine | None = None) -> Inspection:
     """Load ``path`` collecting every error and warning instead of raising; for
     ``kdeps-expr check``."""
-    return _Loader(Path(path), engine).load(warnings=True)
+    return _Loader(Path(path), engine or Engine()).load(warnings=True)
 
 
 class _Loader:
     """One load: reads files, builds the model, collects every error on the way."""
 
-    def __init__(self, path: Path, engine: Engine | None) -> None:
+    def __init__(self, path: Path, engine: Engine) -> None:
         self.shown = path.parent if path.is_file() else path
         self.root = self.shown.resolve()
-        self.reader = FieldReader(workflow_engine(engine))
+        self.reader = FieldReader(with_accessors(engine))
         self.file_order: dict[str, int] = {}
         self.incomplete = False
 
