@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 
 from .errors import WorkflowError
 
@@ -38,4 +39,18 @@ def parse_duration(text: object) -> float:
     seconds = sum(float(number) * UNIT_SECONDS[unit] for number, unit in _PARTS.findall(text))
     if not math.isfinite(seconds):
         raise WorkflowError(f"invalid duration {text!r}: it is too long to represent")
+    return seconds
+
+
+def setting_duration(section: Mapping[str, object], key: str, where: str, default: float) -> float:
+    """The duration ``section[key]`` in seconds (``default`` when absent), longer than zero;
+    ``WorkflowError`` naming the setting ``where.key`` otherwise."""
+    if key not in section:
+        return default
+    try:
+        seconds = parse_duration(section[key])
+    except WorkflowError as exc:
+        raise WorkflowError(f"{where}.{key}: {exc.message}") from exc
+    if seconds <= 0:
+        raise WorkflowError(f"{where}.{key} must be longer than zero, not {section[key]!r}")
     return seconds

@@ -182,3 +182,90 @@ def test_a_reader_that_goes_away_ends_the_output_quietly() -> None:
     process.stdout.close()  # like `| head` that has seen enough
     error = process.stderr.read()
     assert (process.wait(timeout=30), error) == (141, b"")
+
+
+# --- the first hour: help, version, python -m, standard input, unknown session ids -----
+
+
+def command(*argv: str, stdin: bytes = b"") -> subprocess.CompletedProcess[str]:
+    """``python -m kdeps_expr ARGV`` in a child process, fed ``stdin``."""
+    return subprocess.run(
+        [sys.executable, "-m", "kdeps_expr", *argv],
+        input=stdin.decode("utf-8", "surrogateescape"),
+        capture_output=True,
+        text=True,
+        errors="surrogateescape",
+        check=False,
+        timeout=30,
+    )
+
+
+def test_python_m_kdeps_expr_is_the_command() -> None:
+    assert (command("eval", "1 + 2").stdout, command("eval", "1 + 2").returncode) == ("3\n", 0)
+
+
+def test_version() -> None:
+    done = command("--version")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "kdeps-expr 0.1.0\n", "")
+
+
+def test_bare_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys)
+    assert (status, err) == (0, "")
+    assert out.startswith("usage: kdeps-expr [-h] [--version] COMMAND ...\n")
+    for name in ("eval", "render", "check", "run", "sessions", "serve"):
+        assert f"\n    {name} " in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "stdout"),
+    [
+        (["eval", "-"], b"int(get('n')) + 1\n", "42\n"),
+        (
+            ["eval", "-", "--state"],
+            b"set('a', 1, 'session')",
+            '{"value": 1, "session": {"a": 1}, "memory": {}}\n',
+        ),
+        (["render", "-"], b"Hi {{ get('n') }},\nbye\r\n", "Hi 41,\nbye\n"),
+        (["render", "-"], b"", "\n"),
+    ],
+    ids=["eval", "eval-state", "render-multi-line", "render-empty"],
+)
+def test_a_dash_reads_standard_input(argv: list[str], stdin: bytes, stdout: str) -> None:
+    done = command(*argv, "--query", "n=41", stdin=stdin)
+    assert (done.returncode, done.stdout, done.stderr) == (0, stdout, "")
+
+
+def test_standard_input_that_is_not_utf8_is_one_error() -> None:
+    done = command("eval", "-", stdin=b"'\xff'")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.endswith("kdeps-expr: error: standard input is not UTF-8 text (byte 1)\n")
+
+
+def test_run_says_when_its_session_id_is_unknown_or_expired(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = shutil.copytree(EXAMPLES / "cart", tmp_path / "cart")
+    body = '{"item": {"sku": "tea", "price": 4.5}}'
+    unknown = "A" * 43
+    status, out, err = run(
+        capsys,
+        "run",
+        str(folder),
+        "--action",
+        "addToCart",
+        "--body",
+        body,
+        "--session-id",
+        unknown,
+        "--json",
+    )
+    assert (status, err) == (
+        0,
+        f"kdeps-expr: no live session '{unknown}' (unknown or expired): "
+        "this request starts a new one\n",
+    )
+    session_id = json.loads(out)["sessionId"]
+    assert session_id not in (None, unknown)
+    status, out, err = run(capsys, "run", str(folder), "--session-id", session_id, "--json")
+    assert (status, err, json.loads(out)["body"]["data"]["total"]) == (0, "", 4.5)

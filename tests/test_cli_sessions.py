@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -212,6 +214,28 @@ def test_redis_workflow(redis_workflow: Path, capsys: pytest.CaptureFixture[str]
         1,
         "",
         "no live session 'alice'\n",
+    )
+
+
+def test_a_store_url_names_a_redis_key_prefix(
+    redis_workflow: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--store redis://…?keyPrefix=P`` sees the sessions a workflow keeps under P, and
+    only those; the other query parameters still reach Redis."""
+    prefix = f"kdeps-test:{redis_workflow.parent.name}:"
+    url = f"{REDIS_URL}?socket_timeout=3&keyPrefix={quote(prefix)}"
+    status, out, err = run(capsys, "--store", url, "list")
+    assert (status, err) == (0, "")
+    assert [row.split()[0] for row in out.splitlines()] == ["ID", "alice", "bob", "carol"]
+    status, out, _ = run(capsys, "--store", url, "show", "carol")
+    assert (status, json.loads(out)["data"]) == (0, {"c": 3})
+    other = f"{REDIS_URL}?keyPrefix={quote(prefix)}other:"
+    assert run(capsys, "--store", other, "list") == (0, "no live sessions\n", "")
+    empty = f"{REDIS_URL}?keyPrefix="
+    assert run(capsys, "--store", empty, "list") == (
+        1,
+        "",
+        f"store URL '{empty}': keyPrefix must not be empty\n",
     )
 
 

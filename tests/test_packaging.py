@@ -46,6 +46,11 @@ def test_wheel_ships_the_grammar(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "kdeps_expr/grammar/expr.lark" in names
     assert "kdeps_expr/workflow/schema/kdeps.schema.json" in names
+    for page in ("index.html", "playground.css", "playground.js"):
+        assert f"kdeps_expr/server/playground/static/{page}" in names
+    for template in ("api", "chat", "session"):
+        assert f"kdeps_expr/cli/scaffolds/{template}/workflow.yaml" in names
+        assert f"kdeps_expr/cli/scaffolds/{template}/README.md" in names
     assert not [name for name in names if name.startswith("tests/")]
 
 
@@ -68,3 +73,7 @@ def test_wheel_evaluates_in_a_fresh_environment(wheel: Path, tmp_path: Path) -> 
     shipped = _run(env_dir / "bin" / "kdeps-expr", "schema")
     assert shipped.returncode == 0, shipped.stderr
     assert json.loads(shipped.stdout)["title"] == "KDeps workflow and resource files"
+    new = _run(env_dir / "bin" / "kdeps-expr", "new", "made", "--template", "chat", cwd=tmp_path)
+    assert new.returncode == 0, new.stderr
+    checked = _run(env_dir / "bin" / "kdeps-expr", "check", "made", "--strict", cwd=tmp_path)
+    assert (checked.returncode, checked.stdout) == (0, "made: 1 resource, 0 errors, 0 warnings\n")

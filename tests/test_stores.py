@@ -463,7 +463,7 @@ class TestOpenStore:
             pytest.param(
                 {"tll": "5m"},
                 "settings.session: unknown key 'tll' (known keys: type, path, url, ttl, "
-                "cleanupInterval, keyPrefix, schema, table)",
+                "cleanupInterval, keyPrefix, schema, table, renewOn, cookieName)",
                 id="unknown-key",
             ),
             pytest.param(

@@ -29,6 +29,16 @@ def add_request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--body", metavar="JSON", help="the JSON request body")
 
 
+def add_state_options(parser: argparse.ArgumentParser) -> None:
+    """``--session`` and ``--memory``: the state an expression starts from."""
+    parser.add_argument(
+        "--session", action="append", default=[], metavar="KEY=JSON", help="a session value"
+    )
+    parser.add_argument(
+        "--memory", action="append", default=[], metavar="KEY=JSON", help="a request memory value"
+    )
+
+
 def pairs(option: str, items: Sequence[str]) -> dict[str, str]:
     """``KEY=VALUE`` option values as a map (a later key wins)."""
     pairs: dict[str, str] = {}

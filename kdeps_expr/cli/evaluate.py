@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from ..language.context import Context
 from ..language.engine import Engine
 from ..sessions import SessionState
-from .common import Command, Subcommands, add_request_options, json_pairs, print_json, request_from
+from .common import (
+    Command,
+    Subcommands,
+    UsageError,
+    add_request_options,
+    add_state_options,
+    json_pairs,
+    print_json,
+    request_from,
+)
 
 
 def _add_evaluation(
@@ -19,14 +29,13 @@ def _add_evaluation(
     handler: Command,
 ) -> None:
     parser = commands.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
-    parser.add_argument(subject.lower(), metavar=subject)
+    parser.add_argument(
+        subject.lower(),
+        metavar=subject,
+        help="the text, or - to read it from standard input (one final line break dropped)",
+    )
     add_request_options(parser)
-    parser.add_argument(
-        "--session", action="append", default=[], metavar="KEY=JSON", help="a session value"
-    )
-    parser.add_argument(
-        "--memory", action="append", default=[], metavar="KEY=JSON", help="a request memory value"
-    )
+    add_state_options(parser)
     parser.add_argument(
         "--state",
         action="store_true",
@@ -67,14 +76,25 @@ def _report(value: Any, context: Context, as_text: bool, state: bool) -> int:
     return 0
 
 
+def _source(text: str) -> str:
+    """The command line's text; ``-`` reads standard input, without its final line break."""
+    if text != "-":
+        return text
+    try:
+        read = sys.stdin.buffer.read().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"standard input is not UTF-8 text (byte {exc.start})") from None
+    return read.removesuffix("\n").removesuffix("\r")
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
     context = _evaluation_context(args)
-    value = Engine().evaluate(args.expr, context)
+    value = Engine().evaluate(_source(args.expr), context)
     return _report(value, context, as_text=False, state=args.state)
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
     context = _evaluation_context(args)
-    template = Engine().compile_template(args.template)
+    template = Engine().compile_template(_source(args.template))
     value = template.render(context)
     return _report(value, context, as_text=not template.native, state=args.state)

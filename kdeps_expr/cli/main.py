@@ -12,9 +12,10 @@ import io
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 from ..errors import ExprError
-from . import check, evaluate, run, schema, serve, sessions
+from . import check, evaluate, graph, new, playground, repl, run, schema, serve, sessions
 from .common import Command, UsageError
 
 
@@ -24,10 +25,29 @@ def _parser() -> argparse.ArgumentParser:
         description="Evaluate KDeps expressions and run KDeps resource workflows.",
         allow_abbrev=False,
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (evaluate, check, schema, run, sessions, serve):
+    parser.add_argument("--version", action="version", version=f"kdeps-expr {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in (
+        evaluate,
+        check,
+        schema,
+        run,
+        sessions,
+        serve,
+        graph,
+        new,
+        playground,
+        repl,
+    ):
         command.register(commands)
     return parser
+
+
+def _version() -> str:
+    try:
+        return version("kdeps_expr")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 _ID_OPTIONS = ("--session-id",)
@@ -61,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream.reconfigure(errors="backslashreplace")
     parser = _parser()
     args = parser.parse_args(_attach_ids(sys.argv[1:] if argv is None else argv))
+    if args.command is None:  # bare `kdeps-expr`: what it can do
+        parser.print_help()
+        return 0
     command: Command = args.handler
     try:
         return command(args)

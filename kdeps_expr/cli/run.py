@@ -30,7 +30,10 @@ def register(commands: Subcommands) -> None:
     parser.add_argument("--path", help="the request path (default: the action's route, else /)")
     add_request_options(parser)
     parser.add_argument(
-        "--session-id", metavar="ID", help="continue the session an earlier run returned"
+        "--session-id",
+        metavar="ID",
+        help="continue the session an earlier run returned (an unknown or expired one is "
+        "said on stderr, and the request starts a new session)",
     )
     parser.add_argument(
         "--json",
@@ -66,7 +69,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     trace = Trace() if args.trace else None
     store = workflow.open_store()
     try:
+        store.check()
         with Runner(workflow, workflow.engine, store, debug=args.debug) as runner:
+            if args.session_id is not None and store.load(args.session_id) is None:
+                print(
+                    f"kdeps-expr: no live session {args.session_id!r} (unknown or expired): "
+                    "this request starts a new one",
+                    file=sys.stderr,
+                )
             response = runner.handle(request, action_id, args.session_id, trace)
     finally:
         store.close()

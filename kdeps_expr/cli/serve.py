@@ -9,7 +9,7 @@ from .common import Subcommands
 
 
 def register(commands: Subcommands) -> None:
-    """``serve WORKFLOW``."""
+    """``serve WORKFLOW [--reload] [--playground]``."""
     help_text = (
         "Serve a workflow over HTTP: its settings.apiServer.routes, /actions/{actionId} and "
         "/health, with sessions in the kdeps_session_id cookie or the X-Session-ID header."
@@ -22,7 +22,7 @@ def register(commands: Subcommands) -> None:
     )
     parser.add_argument(
         "--port",
-        type=_port,
+        type=port_number,
         help="the port (default: settings.apiServer.portNum, else 3000; 0 picks a free one)",
     )
     parser.add_argument(
@@ -33,6 +33,17 @@ def register(commands: Subcommands) -> None:
         action="store_true",
         help="log one line per request (default: settings.apiServer.accessLog, else off)",
     )
+    parser.add_argument(
+        "--reload",
+        action="store_true",
+        help="load the workflow again when one of its YAML files changes; a version that "
+        "fails to load is logged and the previous one keeps serving",
+    )
+    parser.add_argument(
+        "--playground",
+        action="store_true",
+        help="also serve the playground page for this workflow at /_playground/",
+    )
     parser.set_defaults(handler=_cmd_serve)
 
 
@@ -42,11 +53,17 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     workflow = load_workflow(args.workflow)
     return serve(
-        workflow, host=args.host, port=args.port, debug=args.debug, access_log=args.access_log
+        workflow,
+        host=args.host,
+        port=args.port,
+        debug=args.debug,
+        access_log=args.access_log,
+        playground=args.playground,
+        reload_from=args.workflow if args.reload else None,
     )
 
 
-def _port(text: str) -> int:
+def port_number(text: str) -> int:
     """An argparse type: a TCP port number, 0 to 65535."""
     if not text.isdigit() or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"must be a number from 0 to 65535, not {text!r}")

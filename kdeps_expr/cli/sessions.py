@@ -38,7 +38,8 @@ def register(commands: Subcommands) -> None:
         "--store",
         metavar="URL",
         help="a store instead of a workflow's: sqlite:///abs/path.db, sqlite:relative.db, "
-        "redis://host:port/db or postgresql://user@host:port/database[?schema=S&table=T]",
+        "redis://host:port/db[?keyPrefix=PREFIX] or "
+        "postgresql://user@host:port/database[?schema=S&table=T]",
     )
     parser.set_defaults(handler=_cmd_sessions)
 

@@ -7,6 +7,7 @@ compiled expressions hold no per-call state, so one Engine serves many threads.
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..sessions.state import SessionState
+from . import values
 
 _TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _latest_stamp: tuple[int, str] = (0, "")
@@ -37,18 +39,58 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-_REQUEST_JSON = json.JSONDecoder(parse_constant=_refuse_constant)
+_INT_DIGITS = 20
+"""No integer of 64 bits has more digits than this (a sign aside)."""
+
+
+def _shown_number(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:20]}…{text[-6:]} ({len(text)} characters)"
+
+
+def _parse_int(text: str) -> int:
+    """A JSON integer, refused when it does not fit in 64 bits (SPEC §1)."""
+    if len(text.lstrip("-")) <= _INT_DIGITS:
+        value = int(text)
+        if -(1 << values.INT_BITS) <= value < (1 << values.INT_BITS):
+            return value
+    raise ValueError(f"integer out of range: {_shown_number(text)} does not fit in 64 bits")
+
+
+def _parse_float(text: str) -> float:
+    """A JSON number with a fraction or exponent, refused when it overflows to infinity."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number out of range: {_shown_number(text)} is beyond a float")
+    return value
+
+
+_REQUEST_JSON = json.JSONDecoder(
+    parse_constant=_refuse_constant, parse_int=_parse_int, parse_float=_parse_float
+)
 
 
 def request_json(data: str | bytes) -> Any:
-    """JSON as a client may send it: ``NaN``/``Infinity`` and lone surrogates (``"\\ud800"``)
-    are refused with ``ValueError``, since no expression value, store or response holds them.
-    Bytes are read as ``json.loads`` reads them: UTF-8, or UTF-16/32 by their first bytes."""
-    text = (
-        data if isinstance(data, str) else data.decode(json.detect_encoding(data), "surrogatepass")
-    )
+    """JSON as a client may send it, refused with ``ValueError`` when a kdeps value cannot
+    carry it (SPEC §6): text that is not Unicode (invalid UTF-8, a lone surrogate in raw bytes
+    or in a ``\\u`` escape), ``NaN``/``Infinity``, a number that overflows to infinity, an
+    integer beyond 64 bits. Bytes are read as ``json.loads`` reads them: UTF-8, or UTF-16/32
+    by their first bytes, strictly."""
+    if isinstance(data, str):
+        text = data
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError(f"not valid UTF-8 at character {exc.start}") from None
+    else:
+        encoding = json.detect_encoding(data)
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            name = "UTF-" + encoding.split("-")[1]
+            raise ValueError(f"not valid {name} at byte {exc.start}") from None
     value = _REQUEST_JSON.decode(text)
-    if ("\\u" in data) if isinstance(data, str) else (b"\\u" in data):
+    if "\\u" in text:
         try:
             json.dumps(value, ensure_ascii=False).encode()
         except UnicodeEncodeError:

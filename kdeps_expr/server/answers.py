@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from starlette.types import Scope, Send
 
 from ..language.context import Request
-from ..workflow.runner import error_body
+from ..workflow.runner import Response, encode_body, error_body
 
 JSON_TYPE = "application/json"
 _JSON_TYPE_HEADER = (b"content-type", JSON_TYPE.encode())
@@ -26,24 +25,34 @@ class ClientError(Exception):
 
 
 class Answer:
-    """What the server sends back: status, headers other than the two it adds, and the body,
-    encoded as compact UTF-8 JSON when the answer is made (so a body that cannot be encoded
-    fails where the request's errors are caught, not while it is being sent)."""
+    """What the server sends back: status, headers other than the two it adds, and the body
+    already encoded, so nothing is left to fail while it is being sent. A runner's answer
+    was encoded before its session committed (:attr:`Response.content`)."""
 
     __slots__ = ("content", "headers", "status")
 
-    def __init__(self, status: int, body: Any, headers: dict[str, str]) -> None:
+    def __init__(self, status: int, content: bytes, headers: dict[str, str]) -> None:
         self.status = status
         self.headers = headers
-        self.content = json.dumps(
-            body, ensure_ascii=False, allow_nan=False, separators=(",", ":")
-        ).encode()
+        self.content = content
+
+    @classmethod
+    def of(cls, result: Response) -> Answer:
+        """The runner's response, sent as it was encoded."""
+        return cls(result.status, result.content, dict(result.headers))
+
+    @classmethod
+    def json(cls, status: int, body: Any, headers: dict[str, str] | None = None) -> Answer:
+        """An answer of the server's own, encoded now."""
+        return cls(status, encode_body(body), headers or {})
 
 
 def error_answer(scope: Scope, request_id: str, error: ClientError) -> Answer:
     """A SPEC §6 error answered by the transport itself; it never touches a session."""
     request = Request(method=scope["method"], path=scope["path"], request_id=request_id)
-    return Answer(error.status, error_body(error.status, error.message, request), error.headers)
+    return Answer.json(
+        error.status, error_body(error.status, error.message, request), error.headers
+    )
 
 
 async def send_answer(send: Send, answer: Answer) -> None:

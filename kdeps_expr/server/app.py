@@ -24,16 +24,17 @@ about a fifth of a request's time (docs/server.md).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
-from contextlib import AbstractContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from contextlib import AbstractContextManager, asynccontextmanager, suppress
 from typing import Protocol
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from ..language.context import Request
@@ -43,7 +44,7 @@ from .answers import Answer, ClientError, error_answer, not_allowed, send_answer
 from .cors import cors_middleware
 from .options import ServerOptions
 from .requests import header_map, query_map, read_body
-from .transport import SessionTurns, cookie_attributes, give_session, session_id_of
+from .transport import SessionCookie, SessionTurns, give_session, session_id_of
 from .uploads import Uploads
 from .workers import Workers
 
@@ -88,21 +89,33 @@ class _App:
         options: ServerOptions,
     ) -> None:
         self.options = options
-        self.action_ids = frozenset(action_ids)
-        self.table: dict[str, dict[str, str]] = {}
-        for route in routes:
-            methods = self.table.setdefault(route.path, {})
-            for method in route.methods:
-                methods.setdefault(method.upper(), route.action_id)
-        self.patterns = sorted(
-            ((path, methods) for path, methods in self.table.items() if is_pattern(path)),
-            key=lambda entry: len(entry[0]),
-            reverse=True,
-        )
-        self.cookie_attributes = cookie_attributes(options.session_ttl, options.secure_cookie)
+        self.route(routes, action_ids)
+        self.cookie = SessionCookie(options.cookie_name, options.session_ttl, options.secure_cookie)
         self.handler: Handler | None = None
         self.workers: Workers | None = None
         self.sessions = SessionTurns()
+
+    def route(self, routes: Sequence[RouteSpec], action_ids: Collection[str]) -> None:
+        """Build the route table (again, when a workflow is reloaded)."""
+        table: dict[str, dict[str, str]] = {}
+        for route in routes:
+            methods = table.setdefault(route.path, {})
+            for method in route.methods:
+                methods.setdefault(method.upper(), route.action_id)
+        self.patterns = sorted(
+            ((path, methods) for path, methods in table.items() if is_pattern(path)),
+            key=lambda entry: len(entry[0]),
+            reverse=True,
+        )
+        self.table, self.action_ids = table, frozenset(action_ids)
+
+    def retarget(
+        self, routes: Sequence[RouteSpec], action_ids: Collection[str], handler: Handler
+    ) -> None:
+        """Serve a reloaded workflow from the next request on (called on the event loop's
+        thread, between requests' steps: a request in flight finishes on the old one)."""
+        self.route(routes, action_ids)
+        self.handler = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point: every path and every method lands here."""
@@ -156,7 +169,7 @@ class _App:
         if path == HEALTH_PATH:
             if method not in HEALTH_METHODS:
                 raise not_allowed(method, path, HEALTH_METHODS)
-            return Answer(200, {"status": "ok"}, {})
+            return Answer.json(200, {"status": "ok"})
         action_id = self.resolve(path, method)
         uploads = Uploads()
         try:
@@ -180,7 +193,7 @@ class _App:
             request_id=request_id,
             files=tuple(uploads.files),
         )
-        session_id = session_id_of(headers)
+        session_id = session_id_of(headers, self.options.cookie_name)
         assert self.handler is not None and self.workers is not None, "the app has not started"
         if session_id is not None:
             await self.sessions.take(session_id)
@@ -191,10 +204,14 @@ class _App:
         finally:
             if session_id is not None:
                 self.sessions.give_back(session_id)
-        answer = Answer(result.status, result.body, dict(result.headers))
+        answer = Answer.of(result)
         if result.session_id is not None:
-            give_session(answer.headers, result.session_id, self.cookie_attributes)
+            give_session(answer.headers, result.session_id, self.cookie)
         return answer
+
+
+Retarget = Callable[[Sequence[RouteSpec], Collection[str], Handler], None]
+"""``retarget(routes, action_ids, handler)``: serve a reloaded workflow from now on."""
 
 
 def create_app(
@@ -202,6 +219,9 @@ def create_app(
     routes: Sequence[RouteSpec],
     action_ids: Collection[str],
     options: ServerOptions | None = None,
+    *,
+    extra_routes: Sequence[BaseRoute] = (),
+    watch: Callable[[Retarget], Awaitable[None]] | None = None,
 ) -> Starlette:
     """A Starlette app serving ``routes`` and ``/actions/{actionId}`` for ``action_ids``.
 
@@ -209,6 +229,8 @@ def create_app(
     app starts and stops the session cleaner there); it yields what requests run on.
     Requests run on :class:`Workers`, ``worker_threads`` threads that live as long as the
     app; on shutdown the requests in flight finish before ``open_handler`` is left.
+    ``extra_routes`` (the playground) come before the workflow's; ``watch(retarget)`` runs
+    as a task for as long as the app serves (``serve --reload``).
     """
     app_state = _App(routes, action_ids, options or ServerOptions())
 
@@ -217,13 +239,18 @@ def create_app(
         workers = Workers(app_state.options.worker_threads)
         with open_handler() as handler, workers:
             app_state.handler, app_state.workers = handler, workers
+            watching = asyncio.ensure_future(watch(app_state.retarget)) if watch else None
             try:
                 yield
             finally:
+                if watching is not None:
+                    watching.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await watching
                 app_state.handler = app_state.workers = None
 
     return Starlette(
-        routes=[Route("/{path:path}", app_state)],
+        routes=[*extra_routes, Route("/{path:path}", app_state)],
         lifespan=lifespan,
         middleware=cors_middleware(app_state.options.cors),
     )

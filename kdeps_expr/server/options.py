@@ -1,6 +1,7 @@
 """The server's options, read from ``settings.apiServer`` (host, port, limits, cookie, logging,
-CORS). ``hostIp`` and ``portNum`` may also sit directly under ``settings`` (older KDeps);
-the loader folds them into ``apiServer`` (``apiServer``'s own win)."""
+CORS) and ``settings.session.cookieName``. ``hostIp`` and ``portNum`` may also sit directly
+under ``settings`` (older KDeps); the loader folds them into ``apiServer`` (``apiServer``'s
+own win)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..durations import setting_duration
 from ..errors import WorkflowError
+from ..sessions import DEFAULT_COOKIE_NAME, cookie_name
 from .cors import CorsOptions, cors_options
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+DEFAULT_REQUEST_TIMEOUT = 20.0
 DEFAULT_WORKER_THREADS = 16
 
 
@@ -24,6 +29,9 @@ class ServerOptions:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    cookie_name: str = DEFAULT_COOKIE_NAME
     secure_cookie: bool = False
     session_ttl: float = 1800.0
     worker_threads: int = DEFAULT_WORKER_THREADS
@@ -36,6 +44,7 @@ class ServerOptions:
         """Options from a workflow's ``settings`` mapping; a malformed value is a WorkflowError."""
         api = settings.get("apiServer")
         api = {} if api is None else api
+        session = settings.get("session")
         if not isinstance(api, Mapping):
             raise WorkflowError("settings.apiServer must be a mapping")
         host = api.get("hostIp", DEFAULT_HOST)
@@ -48,6 +57,11 @@ class ServerOptions:
             host=host,
             port=port,
             max_body_bytes=_positive_int(api, "maxBodyBytes", DEFAULT_MAX_BODY_BYTES),
+            max_header_bytes=_positive_int(api, "maxHeaderBytes", DEFAULT_MAX_HEADER_BYTES),
+            request_timeout=setting_duration(
+                api, "requestTimeout", "settings.apiServer", DEFAULT_REQUEST_TIMEOUT
+            ),
+            cookie_name=cookie_name(session if isinstance(session, Mapping) else {}),
             secure_cookie=_flag(api, "cookieSecure"),
             session_ttl=session_ttl,
             worker_threads=_positive_int(api, "workerThreads", DEFAULT_WORKER_THREADS),

@@ -52,10 +52,9 @@ def query_map(raw: bytes) -> dict[str, Any]:
 
 
 def parse_json(body: bytes) -> Any:
+    """The JSON body; 400 for anything a kdeps value cannot carry (SPEC §6)."""
     try:
         return request_json(body)
-    except UnicodeDecodeError as exc:
-        raise ClientError(400, "malformed JSON body: not UTF-8") from exc
     except RecursionError as exc:
         raise ClientError(400, "malformed JSON body: nested too deeply") from exc
     except ValueError as exc:

@@ -6,22 +6,29 @@ import dataclasses
 import logging
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
+from ..actions.chat import ChatService
 from ..errors import ExprError
 from ..sessions import Cleaner, SessionStore
 from ..workflow.model import Workflow
 from ..workflow.runner import Runner
 from .app import Handler, create_app, logger
 from .options import ServerOptions
+from .playground import PLAYGROUND_PATH, Bench, playground_app, playground_routes
+from .protocol import HttpLimits, guarded_http
+from .reload import Reloader
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _BACKLOG = 2048
+PLAYGROUND_PORT = 3100
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -55,17 +62,33 @@ def _terminated(signum: int, frame: FrameType | None) -> None:
     raise _Terminated
 
 
-def run_app(app: ASGIApp, sock: socket.socket, *, access_log: bool = False) -> bool:
+def run_app(
+    app: ASGIApp,
+    sock: socket.socket,
+    *,
+    access_log: bool = False,
+    limits: HttpLimits | None = None,
+) -> bool:
     """Run ``app`` on uvicorn over ``sock`` until SIGINT or SIGTERM; False when it failed to start.
 
-    uvicorn picks httptools and uvloop when they are installed. ``access_log`` is off for
+    Connections speak HTTP/1.1 through :class:`~.protocol.GuardedHttp` (httptools, with the
+    head cap and request deadline of ``limits``, by default those of :class:`ServerOptions`);
+    uvicorn picks uvloop when it is installed. ``access_log`` is off for
     the workflow server, which logs its own line per request with the request id. After a
     graceful shutdown uvicorn raises the signal again: SIGINT becomes KeyboardInterrupt,
     and SIGTERM, whose default would kill the process before its ``finally`` blocks run
     (closing the session store), ends this call normally. Call it from the main thread.
     """
+    if limits is None:
+        defaults = ServerOptions()
+        limits = HttpLimits(defaults.max_header_bytes, defaults.request_timeout)
     config = uvicorn.Config(
-        app, log_config=None, access_log=access_log, server_header=False, lifespan="on"
+        app,
+        http=guarded_http(limits),
+        log_config=None,
+        access_log=access_log,
+        server_header=False,
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     previous = signal.signal(signal.SIGTERM, _terminated)
@@ -85,22 +108,30 @@ def serve(
     port: int | None = None,
     debug: bool = False,
     access_log: bool = False,
+    playground: bool = False,
+    reload_from: str | Path | None = None,
 ) -> int:
     """Serve ``workflow`` over HTTP until SIGINT or SIGTERM; returns the exit status.
 
     ``host`` and ``port`` default to ``settings.apiServer.hostIp`` and ``portNum``, then to
     127.0.0.1:3000; ``debug`` and ``access_log`` switch on what the settings leave off.
+    ``playground`` adds the playground page under ``/_playground/``; ``reload_from`` (the
+    path the workflow was loaded from) reloads it when its files change (:mod:`.reload`).
     The session store is opened and checked here (an unreachable Redis is a ``StoreError``
-    before anything listens) and closed on the way out, as is the runner's chat service
-    (its connections to model servers); the session cleaner runs while the app does.
+    before anything listens) and closed on the way out, as is the one chat service every
+    runner of the process uses (its connections to model servers); the session cleaner runs
+    while the app does.
     """
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     # httpx logs each call to a model server at INFO, URL included (with any user:password
     # of a baseUrl): an access log of the upstream, off like the server's own by default.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if playground:
+        _check_playground_path(workflow)
     for warning in workflow.warnings:
         logger.warning("%s", warning.render())
     store = workflow.open_store()
+    chat = ChatService(workflow.llm_settings)  # the process's: every runner's, reloads' too
     try:
         store.check()
         options = ServerOptions.from_settings(workflow.settings, store.ttl)
@@ -108,21 +139,72 @@ def serve(
             options = dataclasses.replace(options, access_log=True)
         host = host or options.host
         port = options.port if port is None else port
-        with Runner(workflow, workflow.engine, store, debug=debug or options.debug) as runner:
-            app = create_app(
-                lambda: _cleaning(store, runner), workflow.api_routes, workflow.resources, options
-            )
-            sock = bind(host, port)
+
+        def runner_for(loaded: Workflow) -> Runner:
+            return Runner(loaded, loaded.engine, store, chat=chat, debug=debug or options.debug)
+
+        runner = runner_for(workflow)
+        extra: list[BaseRoute] = []
+        told: list[Callable[[Workflow], None]] = []
+        if playground:
+            bench = Bench(workflow)
+            extra = playground_routes(bench)
+            told.append(bench.use)
+        watch = None
+        if reload_from is not None:
+            watch = Reloader(reload_from, workflow, runner_for, told).watch
+        app = create_app(
+            lambda: _cleaning(store, runner),
+            workflow.api_routes,
+            workflow.resources,
+            options,
+            extra_routes=extra,
+            watch=watch,
+        )
+        sock = bind(host, port)
+        shown_host = f"[{host}]" if ":" in host else host
+        logger.info(
+            "serving workflow %s %s on http://%s:%d",
+            workflow.name,
+            workflow.version,
+            shown_host,
+            sock.getsockname()[1],
+        )
+        if playground:
             logger.info(
-                "serving workflow %s %s on http://%s:%d",
-                workflow.name,
-                workflow.version,
-                f"[{host}]" if ":" in host else host,
-                sock.getsockname()[1],
+                "playground on http://%s:%d%s/", shown_host, sock.getsockname()[1], PLAYGROUND_PATH
             )
-            return 0 if run_app(app, sock) else 1
+        limits = HttpLimits(options.max_header_bytes, options.request_timeout)
+        return 0 if run_app(app, sock, limits=limits) else 1
     finally:
+        chat.close()
         store.close()
+
+
+def _check_playground_path(workflow: Workflow) -> None:
+    """A route of the workflow under ``/_playground`` would be hidden by the playground."""
+    for route in workflow.api_routes:
+        if route.path == PLAYGROUND_PATH or route.path.startswith(PLAYGROUND_PATH + "/"):
+            raise ExprError(
+                f"--playground: the workflow's route {route.path} is under {PLAYGROUND_PATH}, "
+                "where the playground is served; serve it without --playground"
+            )
+
+
+def serve_playground(
+    workflow: Workflow | None, *, host: str = "127.0.0.1", port: int = PLAYGROUND_PORT
+) -> int:
+    """Serve the playground alone (``kdeps-expr playground``), beside ``workflow`` if given:
+    its functions, readings and graph, never its session store."""
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    app = playground_app(Bench(workflow))
+    sock = bind(host, port)
+    shown_host = f"[{host}]" if ":" in host else host
+    about = f" for workflow {workflow.name} {workflow.version}" if workflow else ""
+    logger.info(
+        "playground%s on http://%s:%d%s/", about, shown_host, sock.getsockname()[1], PLAYGROUND_PATH
+    )
+    return 0 if run_app(app, sock) else 1
 
 
 @contextmanager

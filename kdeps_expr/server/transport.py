@@ -1,5 +1,6 @@
-"""The session transport (SPEC §7): the id in the ``kdeps_session_id`` cookie or the
-``X-Session-ID`` header, given back in both; requests on one session take turns.
+"""The session transport (SPEC §7): the id in the session cookie (``kdeps_session_id``
+unless ``settings.session.cookieName`` says otherwise) or the ``X-Session-ID`` header, given
+back in both; requests on one session take turns.
 
 Only a well-formed id (43 URL-safe base64 characters, the shape of
 :func:`~kdeps_expr.sessions.new_session_id`) is handed to the runner, which adopts it only
@@ -15,7 +16,9 @@ from collections.abc import Mapping
 
 from starlette.requests import cookie_parser
 
-SESSION_COOKIE = "kdeps_session_id"
+from ..sessions import DEFAULT_COOKIE_NAME
+
+SESSION_COOKIE = DEFAULT_COOKIE_NAME
 SESSION_HEADER = "X-Session-ID"
 
 _SESSION_HEADER_KEY = SESSION_HEADER.lower()
@@ -29,23 +32,32 @@ def valid_session_id(value: str | None) -> str | None:
     return value if value is not None and _SESSION_ID.fullmatch(value) else None
 
 
-def session_id_of(headers: Mapping[str, str]) -> str | None:
+def session_id_of(headers: Mapping[str, str], cookie_name: str = SESSION_COOKIE) -> str | None:
     """The well-formed session id the request carries: the cookie's, else the header's."""
     cookie = headers.get("cookie")
-    from_cookie = cookie_parser(cookie).get(SESSION_COOKIE) if cookie else None
+    from_cookie = cookie_parser(cookie).get(cookie_name) if cookie else None
     return valid_session_id(from_cookie) or valid_session_id(headers.get(_SESSION_HEADER_KEY))
 
 
-def cookie_attributes(ttl: float, secure: bool) -> str:
-    """What follows ``name=value`` in the session cookie (SPEC §7)."""
-    secure_flag = "; Secure" if secure else ""
-    return f"; Max-Age={math.ceil(ttl)}; Path=/; HttpOnly; SameSite=Lax{secure_flag}"
+class SessionCookie:
+    """The session cookie (SPEC §7): its name, and the attributes made once for every answer."""
+
+    __slots__ = ("_suffix", "name")
+
+    def __init__(self, name: str, ttl: float, secure: bool) -> None:
+        self.name = name
+        secure_flag = "; Secure" if secure else ""
+        self._suffix = f"; Max-Age={math.ceil(ttl)}; Path=/; HttpOnly; SameSite=Lax{secure_flag}"
+
+    def value(self, session_id: str) -> str:
+        """The ``Set-Cookie`` value that gives ``session_id``."""
+        return f"{self.name}={session_id}{self._suffix}"
 
 
-def give_session(headers: dict[str, str], session_id: str, attributes: str) -> None:
+def give_session(headers: dict[str, str], session_id: str, cookie: SessionCookie) -> None:
     """Return ``session_id`` to the client in the header and the cookie; never cached."""
     headers[SESSION_HEADER] = session_id
-    headers["Set-Cookie"] = f"{SESSION_COOKIE}={session_id}{attributes}"
+    headers["Set-Cookie"] = cookie.value(session_id)
     headers["Cache-Control"] = "no-store"
 
 

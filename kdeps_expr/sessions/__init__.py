@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .base import SessionInfo, SessionStore, Snapshot
 from .cleaner import Cleaner
-from .config import open_store, open_store_url
+from .config import DEFAULT_COOKIE_NAME, cookie_name, open_store, open_store_url, renew_keys
 from .memory import MemoryStore
 from .postgres import PostgresStore
 from .redis import RedisStore
@@ -14,6 +14,7 @@ from .state import SessionState, new_session_id
 from .transactions import transact
 
 __all__ = [
+    "DEFAULT_COOKIE_NAME",
     "Cleaner",
     "MemoryStore",
     "PostgresStore",
@@ -23,8 +24,10 @@ __all__ = [
     "SessionStore",
     "Snapshot",
     "SqliteStore",
+    "cookie_name",
     "new_session_id",
     "open_store",
     "open_store_url",
+    "renew_keys",
     "transact",
 ]

@@ -2,20 +2,24 @@
 
 The keys of ``settings.session`` are those of SPEC §8 (``type``, ``path``, ``url``,
 ``ttl``, ``cleanupInterval``) plus ``keyPrefix`` for Redis and ``schema`` and ``table``
-for PostgreSQL. A key that is unknown, or that does not belong to the chosen type (a
+for PostgreSQL, and the two of SPEC §7 that the runner and the server read (``renewOn``:
+:func:`renew_keys`; ``cookieName``: :func:`cookie_name`). A key that is unknown, or that
+does not belong to the chosen type (a
 ``path`` for Redis, a ``url`` for SQLite), is an error rather than something silently
 ignored.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..durations import parse_duration
+from ..durations import setting_duration
 from ..errors import SettingError, StoreError, WorkflowError
 from .base import DEFAULT_CLEANUP_INTERVAL, DEFAULT_TTL, Clock, SessionStore
 from .memory import MemoryStore
@@ -26,15 +30,29 @@ from .sqlite import SqliteStore
 from .urls import redacted
 
 DEFAULT_SQLITE_PATH = ".kdeps/sessions.db"
+DEFAULT_COOKIE_NAME = "kdeps_session_id"
 
-_COMMON_KEYS = ("type", "ttl", "cleanupInterval")
+_COMMON_KEYS = ("type", "ttl", "cleanupInterval", "renewOn", "cookieName")
 _TYPE_KEYS = {
     "sqlite": ("path",),
     "memory": (),
     "redis": ("url", "keyPrefix"),
     "postgres": ("url", "schema", "table"),
 }
-_ALL_KEYS = ("type", "path", "url", "ttl", "cleanupInterval", "keyPrefix", "schema", "table")
+_ALL_KEYS = (
+    "type",
+    "path",
+    "url",
+    "ttl",
+    "cleanupInterval",
+    "keyPrefix",
+    "schema",
+    "table",
+    "renewOn",
+    "cookieName",
+)
+_COOKIE_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""RFC 6265 ``cookie-name``: an RFC 9110 ``token``."""
 
 
 @dataclass(frozen=True)
@@ -60,19 +78,34 @@ def _text(config: Mapping[str, Any], key: str, default: str | None = None) -> st
     return value
 
 
-def _duration(config: Mapping[str, Any], key: str, default: float) -> float:
-    if key not in config:
-        return default
-    try:
-        seconds = parse_duration(config[key])
-    except WorkflowError as exc:
-        raise SettingError(f"settings.session.{key}: {exc.message}", ("session", key)) from exc
-    if seconds <= 0:
-        raise SettingError(
-            f"settings.session.{key} must be longer than zero, not {config[key]!r}",
-            ("session", key),
+def renew_keys(config: Mapping[str, Any]) -> frozenset[str]:
+    """``settings.session.renewOn``: the session keys whose change renews the session id
+    (SPEC §7); a list of non-empty strings (one string stands for a list of one), empty by
+    default."""
+    keys = config.get("renewOn", [])
+    keys = [keys] if isinstance(keys, str) else keys
+    if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+        raise WorkflowError(f"settings.session.renewOn must be a list of key names, not {keys!r}")
+    return frozenset(keys)
+
+
+def cookie_name(config: Mapping[str, Any]) -> str:
+    """``settings.session.cookieName``: the session cookie's name (SPEC §7), an HTTP token;
+    default ``kdeps_session_id``."""
+    name = config.get("cookieName", DEFAULT_COOKIE_NAME)
+    if not isinstance(name, str) or not _COOKIE_NAME.fullmatch(name):
+        raise WorkflowError(
+            f"settings.session.cookieName must be a cookie name (letters, digits, "
+            f"!#$%&'*+.^_`|~-), not {name!r}"
         )
-    return seconds
+    return name
+
+
+def _duration(config: Mapping[str, Any], key: str, default: float) -> float:
+    try:
+        return setting_duration(config, key, "settings.session", default)
+    except WorkflowError as exc:
+        raise SettingError(exc.message, ("session", key)) from exc
 
 
 def store_settings(config: Mapping[str, Any] | None) -> StoreSettings:
@@ -110,6 +143,11 @@ def store_settings(config: Mapping[str, Any] | None) -> StoreSettings:
             )
     ttl = _duration(config, "ttl", DEFAULT_TTL)
     interval = _duration(config, "cleanupInterval", DEFAULT_CLEANUP_INTERVAL)
+    for key, read in (("renewOn", renew_keys), ("cookieName", cookie_name)):
+        try:
+            read(config)
+        except WorkflowError as exc:
+            raise SettingError(exc.message, ("session", key)) from exc
     if kind == "redis":
         url = _text(config, "url")
         try:
@@ -180,7 +218,8 @@ def open_store(
 
 def open_store_url(url: str, clock: Clock = time.time, *, must_exist: bool = False) -> SessionStore:
     """The store at ``url``: ``sqlite:///abs/path.db``, ``sqlite:relative.db``, ``memory:``,
-    ``redis://host:port/db``, ``rediss://…`` or ``postgresql://user@host:port/database``
+    ``redis://host:port/db``, ``rediss://…`` (``?keyPrefix=app:`` names the key prefix, as
+    ``settings.session.keyPrefix`` does) or ``postgresql://user@host:port/database``
     (``postgres://`` too; ``?schema=…&table=…`` place the table); the ttl is the default
     ``30m``. With ``must_exist`` a SQLite file or PostgreSQL table that is not there is
     an error, as for :func:`open_store`.
@@ -195,7 +234,14 @@ def open_store_url(url: str, clock: Clock = time.time, *, must_exist: bool = Fal
     if url == "memory:":
         return MemoryStore(DEFAULT_TTL, clock)
     if url.startswith(("redis://", "rediss://")):
-        return RedisStore(url, DEFAULT_TTL, clock)
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        prefix = next((v for k, v in reversed(query) if k == "keyPrefix"), DEFAULT_KEY_PREFIX)
+        if not prefix:
+            raise StoreError(f"store URL {redacted(url)!r}: keyPrefix must not be empty")
+        others = urlencode([(k, v) for k, v in query if k != "keyPrefix"])
+        url = urlunsplit(parts._replace(query=others))
+        return RedisStore(url, DEFAULT_TTL, clock, key_prefix=prefix)
     if scheme in SCHEMES and rest.startswith("//"):
         return PostgresStore(url, DEFAULT_TTL, clock, must_exist=must_exist)
     raise StoreError(

@@ -8,16 +8,35 @@ ever held open while a request runs and two requests on different sessions only 
 for the microseconds SQLite's single writer needs; a writer that finds the file locked
 waits through SQLite's busy handler, up to ``BUSY_TIMEOUT``.
 
-Connections are pooled: a thread borrows one for a single statement and gives it back.
+Connections are pooled: a thread borrows one for a single statement and gives it back. A
+connection whose statement failed is closed instead of going back: SQLite opens a file it
+cannot write read-only and keeps it so, and a connection that met an I/O error may keep
+failing, so only fresh connections let the store recover once the file is writable again
+(SPEC §8), without a restart. :meth:`SqliteStore.check` writes to the file, so a store
+that is unwritable when a server starts stops it with one message.
+
+The file is watched: the store keeps a descriptor of the file it opened, and a borrow
+asks it (``fstat``, about a microsecond) whether that file still has a name. When it was
+deleted, or replaced by a rename, under a running process, the store logs it, closes
+every connection to the old file, removes the old file's ``-wal`` and ``-shm`` (SQLite
+would replay that journal onto the new file, which corrupts it), and opens the file now at
+``path``, creating an empty store when there is none: it never writes on into a file that
+no other process, and no restart, will ever read. (A file overwritten in place keeps its
+name and is not noticed; SQLite cannot survive that either.) Several processes sharing
+one file should not have it replaced under them: each one notices, but one may remove the
+journal another has just begun.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import queue
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +50,8 @@ from .base import (
     Snapshot,
     conflict,
 )
+
+logger = logging.getLogger("kdeps_expr.sessions")
 
 BUSY_TIMEOUT = 10.0
 """Seconds a statement waits for another process's write lock before failing."""
@@ -47,6 +68,10 @@ BUILD_TABLE = """
     )
 """
 BUILD_INDEX = "CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions (expires_at)"
+JOURNAL_SUFFIXES = ("-wal", "-shm")
+"""The files SQLite keeps beside a database in WAL mode."""
+PROBE_WRITE = "DELETE FROM sessions WHERE id = ''"
+"""A write that changes nothing; SQLite refuses it when the file cannot be written."""
 LOAD = "SELECT data, version, expires_at FROM sessions WHERE id = :id AND expires_at > :now"
 CREATE = """
     INSERT INTO sessions (id, data, version, last_used, expires_at)
@@ -105,40 +130,108 @@ class SqliteStore(SessionStore):
         if must_exist and not self.path.is_file():
             raise StoreError(f"no session store at {self.path}: nothing has been stored there")
         self._pool: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
-        self._all: list[sqlite3.Connection] = []
+        self._open: set[sqlite3.Connection] = set()
+        """Every connection to the file now at ``path``, pooled or borrowed."""
+        self._lock = threading.RLock()
         self._closed = False
+        self._watched: int | None = None
+        """A descriptor of the file the store opened, to see it lose its name (``_gone``).
+        Closed only once that file is gone or the store closes: closing a descriptor drops
+        every POSIX lock this process holds on the file, SQLite's included."""
+        self._build()
+
+    def _build(self) -> None:
+        """Create the folder, the file and its table (when missing); remember the file."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"session store {self.path}: {exc.strerror}") from exc
-        with self._connection() as connection:
+        with self._connection(watch=False) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute(BUILD_TABLE)
             connection.execute(BUILD_INDEX)
+        try:
+            self._watched = os.open(self.path, os.O_RDONLY)
+        except OSError as exc:
+            raise StoreError(f"session store {self.path}: {exc.strerror}") from exc
+
+    def _gone(self) -> bool:
+        """Whether the file the store opened has lost its name: deleted or renamed over."""
+        return self._watched is not None and os.fstat(self._watched).st_nlink == 0
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
             self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
         )
         connection.execute("PRAGMA synchronous=NORMAL")
-        self._all.append(connection)
+        with self._lock:
+            self._open.add(connection)
         return connection
 
+    def _drop(self, connection: sqlite3.Connection) -> None:
+        with self._lock:
+            self._open.discard(connection)
+        connection.close()
+
     @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
+    def _connection(self, *, watch: bool = True) -> Iterator[sqlite3.Connection]:
+        """Borrow a connection for one statement; a failed one is closed, not given back."""
         if self._closed:
             raise StoreError(f"session store {self.path} is closed")
         try:
+            watched = self._watched
+            if watch and watched is not None and os.fstat(watched).st_nlink == 0:
+                self._reopen()  # the file the store opened has lost its name (see _gone)
             try:
                 connection = self._pool.get_nowait()
             except queue.Empty:
                 connection = self._connect()
-            try:
-                yield connection
-            finally:
-                self._pool.put(connection)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"session store {self.path}: {exc}") from exc
+        try:
+            yield connection
+        except sqlite3.Error as exc:
+            self._drop(connection)
+            raise StoreError(f"session store {self.path}: {exc}") from exc
+        except BaseException:
+            self._give_back(connection)
+            raise
+        self._give_back(connection)
+
+    def _give_back(self, connection: sqlite3.Connection) -> None:
+        if connection in self._open:
+            self._pool.put(connection)
+        else:  # it belongs to a file the store has left
+            connection.close()
+
+    def _reopen(self) -> None:
+        """The file the store opened is gone: say so, leave it, open the one at ``path``."""
+        with self._lock:
+            if not self._gone():
+                return  # another thread reopened it
+            if not self.path.exists():
+                logger.error(
+                    "session store %s was deleted while in use: its sessions are gone; "
+                    "a new, empty store is created there",
+                    self.path,
+                )
+            else:
+                logger.error(
+                    "session store %s was replaced by another file while in use; "
+                    "the old file's journal is removed and the new file is used",
+                    self.path,
+                )
+            self._open = set()  # borrowed ones are closed when they come back (_give_back)
+            while True:
+                try:
+                    self._pool.get_nowait().close()
+                except queue.Empty:
+                    break
+            self._unwatch()
+            for suffix in JOURNAL_SUFFIXES:
+                with suppress(FileNotFoundError):
+                    os.remove(f"{self.path}{suffix}")
+            self._build()
 
     def _write(self, sql: str, params: dict[str, Any]) -> tuple[list[Any], int]:
         """Run one write statement; its rows (all read, which commits) and its row count."""
@@ -203,8 +296,22 @@ class SqliteStore(SessionStore):
                 return
             after = (rows[-1][4], rows[-1][0])
 
+    def check(self) -> None:
+        """Write to the file: ``StoreError`` naming it when it cannot be written."""
+        try:
+            self._write(PROBE_WRITE, {})
+        except StoreError as exc:
+            raise StoreError(f"session store {self.path} is not writable: {exc.__cause__}") from exc
+
+    def _unwatch(self) -> None:
+        watched, self._watched = self._watched, None
+        if watched is not None:
+            os.close(watched)
+
     def close(self) -> None:
         self._closed = True
-        for connection in self._all:
-            connection.close()
-        self._all.clear()
+        with self._lock:
+            connections, self._open = self._open, set()
+            for connection in connections:
+                connection.close()
+            self._unwatch()

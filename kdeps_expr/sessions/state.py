@@ -93,6 +93,14 @@ class SessionState:
         """The id without marking it used: ``None`` when the session is new or unloaded."""
         return self._id
 
+    def renew(self) -> str:
+        """Give the loaded session a fresh id; return the id it had (SPEC §7, renewal on
+        privilege change)."""
+        old_id = self._id
+        assert old_id is not None, "only a session the store knows is renewed"
+        self._id = self._new_id()
+        return old_id
+
     def get(self, key: str) -> Any:
         return self._ensure_loaded().get(key)
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TypeVar
 
 from ..errors import ConflictError, StoreError
-from .base import SessionStore
+from .base import SessionStore, Snapshot
 from .state import SessionState
 
 T = TypeVar("T")
@@ -40,12 +40,38 @@ def _pause(attempt: int, took: float) -> float:
     return random.uniform(0, min(longest, unit * 2 ** (attempt - 1)))
 
 
-def _commit(store: SessionStore, state: SessionState) -> bool:
+def _renews(loaded: Snapshot | None, state: SessionState, renew_on: Collection[str]) -> bool:
+    """Whether the request changed a key of ``renew_on`` in a session that already existed."""
+    if loaded is None or not state.changed:
+        return False
+    data = state.data
+    return any(
+        (key in loaded.data) != (key in data) or loaded.data.get(key) != data.get(key)
+        for key in renew_on
+    )
+
+
+def _renew(store: SessionStore, state: SessionState) -> None:
+    """Commit the session under a fresh id and delete the old one (SPEC §7 renewal).
+
+    A request on the old id that commits between this request's load and the delete is
+    lost with that id, which after a privilege change nobody may use any more.
+    """
+    old_id = state.renew()
+    store.save(state.id, state.data, 0)
+    store.delete(old_id)
+
+
+def _commit(
+    store: SessionStore, state: SessionState, loaded: Snapshot | None, renew_on: Collection[str]
+) -> bool:
     """Write what the request did to its session; ``False`` when another request won."""
     if state.changed and not (state.version or state.data or state.id_used):
         return True  # a new session written but left empty (a logout without one): no row
     try:
-        if state.changed:
+        if renew_on and _renews(loaded, state, renew_on):
+            _renew(store, state)
+        elif state.changed:
             store.save(state.id, state.data, state.version)
         elif state.version:
             return store.refresh(state.id, state.expires_at)
@@ -62,6 +88,7 @@ def transact(
     work: Callable[[SessionState], tuple[T, bool]],
     *,
     attempts: int = DEFAULT_ATTEMPTS,
+    renew_on: Collection[str] = (),
 ) -> tuple[T, SessionState]:
     """Run ``work`` on the session ``session_id`` and commit it; return its result and state.
 
@@ -73,23 +100,50 @@ def transact(
     does one that wrote a new session but left it empty without reading its id
     (``clear('session')`` from a client with no session), so a crawler following a logout
     link fills no store. An id the store does not know is never adopted: the state hands
-    out a fresh one. When every one of ``attempts`` saves conflicts, ``StoreError`` is
-    raised.
+    out a fresh one. A request that changes a key of ``renew_on`` in an existing session
+    commits it under a fresh id and deletes the old id (``state.existing_id`` is the new
+    one). When every one of ``attempts`` saves conflicts, ``StoreError`` is raised.
+
+    A load that fails raises its ``StoreError`` here once ``work`` returns, even when an
+    expression caught it (a validation that raises counts as failed), so a request whose
+    session could not be read never answers as if it had been, and writes nothing.
     """
     took = 0.0
     for attempt in range(attempts):
         if attempt:
             time.sleep(_pause(attempt, took))
         started = time.perf_counter()
-        state = SessionState(
-            session_id=session_id,
-            load=lambda: None if session_id is None else store.load(session_id),
-        )
+        loads = _Loads(store, session_id)
+        state = SessionState(session_id=session_id, load=loads)
         result, ok = work(state)
-        if not ok or _commit(store, state):
+        if loads.failure is not None:
+            raise loads.failure
+        if not ok or _commit(store, state, loads.snapshot, renew_on):
             return result, state
         took = time.perf_counter() - started
     raise StoreError(
         f"session {session_id!r} was changed by other requests during each of {attempts} "
         "attempts to save it; giving up"
     )
+
+
+class _Loads:
+    """The loader of one attempt's state: remembers the snapshot it read, or its failure."""
+
+    __slots__ = ("failure", "session_id", "snapshot", "store")
+
+    def __init__(self, store: SessionStore, session_id: str | None) -> None:
+        self.store = store
+        self.session_id = session_id
+        self.snapshot: Snapshot | None = None
+        self.failure: StoreError | None = None
+
+    def __call__(self) -> Snapshot | None:
+        if self.session_id is None:
+            return None
+        try:
+            self.snapshot = self.store.load(self.session_id)
+        except StoreError as exc:
+            self.failure = exc
+            raise
+        return self.snapshot

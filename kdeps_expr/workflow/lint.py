@@ -35,7 +35,6 @@ from ..errors import ExprError, WorkflowWarning
 from ..language import nodes as n
 from ..language.functions import INFO_ALIASES, INFO_FIELDS, SCOPES, SOURCES
 from .model import (
-    Action,
     Dynamic,
     Evaluated,
     ListValue,
@@ -181,21 +180,13 @@ def _check_scope(call: _Call, action_ids: set[str]) -> Iterator[ExprError]:
 
 
 def _not_run(resource: Resource) -> Iterator[ExprError]:
-    actions = [entry for entry in _actions(resource) if entry.kind not in ACTIONS_RUN]
+    actions = [entry for entry in resource.actions() if entry.kind not in ACTIONS_RUN]
     for action in actions:
         warning = WorkflowWarning(
             f"{action.kind} is not run by this engine (it runs {', '.join(sorted(ACTIONS_RUN))} "
             f"and expressions); a request that reaches {resource.action_id} answers 501"
         )
         yield action.site.scalar.place(warning, None)
-
-
-def _actions(resource: Resource) -> Iterator[Action]:
-    """The primary action and every inline action of ``before`` and ``after``."""
-    if resource.action is not None:
-        yield resource.action
-    for block in (*resource.before, *resource.after):
-        yield from (entry for entry in block.entries if isinstance(entry, Action))
 
 
 def _set_after_the_action(resource: Resource) -> Iterator[ExprError]:
@@ -279,7 +270,7 @@ def _values(resource: Resource) -> Iterator[Value | None]:
     yield from resource.items or ()
     if resource.preflight is not None:
         yield resource.preflight.message
-    for action in _actions(resource):
+    for action in resource.actions():
         yield from (value for _, value in action.fields)
     if resource.on_error is not None:
         yield resource.on_error.fallback

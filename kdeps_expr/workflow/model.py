@@ -326,6 +326,13 @@ class Resource:
     on_error: OnError | None = None
     api_response: ApiResponse | None = None
 
+    def actions(self) -> Iterator[Action]:
+        """The primary action and every inline action of ``before`` and ``after``."""
+        if self.action is not None:
+            yield self.action
+        for block in (*self.before, *self.after):
+            yield from (entry for entry in block.entries if isinstance(entry, Action))
+
 
 @dataclass(frozen=True, slots=True)
 class Route:

@@ -11,8 +11,11 @@ or the input schema fails (their code), when the target does not accept the meth
 or the path (404), when it reaches an action this engine does not run (501, naming the
 resource and the action), when an action fails (its :class:`~kdeps_expr.errors.ActionError`
 status: a model that cannot be reached or answers badly 502, out of time 504; the message
-names the resource, the backend and the model), and when an expression fails (500, with
-the full error in the log and, only with ``debug``, in the body).
+names the resource, the backend and the model), when an expression fails (500, with the
+full error in the log and, only with ``debug``, in the body), and when the session store
+fails (503). The answer is encoded inside the transaction, before the session is written
+(:attr:`Response.content`), so nothing that fails after the commit can leave a changed
+session behind an error.
 
 A Runner holds the process's :class:`~kdeps_expr.actions.chat.ChatService` (made from
 ``settings.llm`` unless one is given) with its keep-alive connections to model servers;
@@ -21,6 +24,7 @@ A Runner holds the process's :class:`~kdeps_expr.actions.chat.ChatService` (made
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +33,7 @@ from ..actions.chat import ChatService
 from ..errors import ActionError, ExprError, StoreError
 from ..language.context import Context, Request
 from ..language.engine import Engine
-from ..sessions import SessionState, transact
+from ..sessions import SessionState, renew_keys, transact
 from ..sessions.base import SessionStore
 from .execute import Answer, ResourceRunner
 from .model import Resource, Workflow
@@ -40,18 +44,30 @@ logger = logging.getLogger("kdeps_expr.runner")
 """The name logging is configured by (kept when the runner moved into ``workflow/``)."""
 
 
+def encode_body(body: Any) -> bytes:
+    """A response body as it is sent: compact UTF-8 JSON. ``ValueError`` or ``TypeError``
+    when JSON cannot carry it (a float that is not finite, text that is not Unicode)."""
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
 @dataclass
 class Response:
     """What a request answers: HTTP status, extra headers, the JSON body, the session id.
 
-    ``session_id`` is set when the request created or used a session; the transport (CLI or
-    server) returns it as the ``kdeps_session_id`` cookie and the ``X-Session-ID`` header.
+    ``content`` is ``body`` encoded (:func:`encode_body`) when the Response is made, which
+    for a request's answer is before its session commits. ``session_id`` is set when the
+    request created or used a session; the transport (CLI or server) returns it in the
+    session cookie and the ``X-Session-ID`` header.
     """
 
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
     session_id: str | None = None
+    content: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.content = encode_body(self.body)
 
 
 def error_body(
@@ -108,6 +124,7 @@ class Runner:
         self._action_ids = frozenset(workflow.resources)
         self._info = workflow.info
         self._resources = ResourceRunner(self.chat, engine.limits.regex_timeout)
+        self._renew_on = renew_keys(workflow.session_config)
 
     def close(self) -> None:
         """Release the chat service's connections, when the Runner made the service."""
@@ -139,12 +156,12 @@ class Runner:
 
         before = self._session_before(session_id) if trace is not None else {}
         try:
-            (response, ok), state = transact(self.store, session_id, work)
+            (response, ok), state = transact(self.store, session_id, work, renew_on=self._renew_on)
         except StoreError as exc:
             message = f"session store failed (request {request.request_id})"
             logger.error("%s\n%s", message, exc.render())
             detail = exc.render() if self.debug else None
-            return Response(500, error_body(500, message, request, detail))
+            return Response(503, error_body(503, message, request, detail))
         if trace is not None and ok and state.changed:
             trace.compare_session(before, state.data)
         if ok or state.version:
@@ -196,7 +213,13 @@ class Runner:
         if answer is None:
             answer = Answer(True, context.outputs.get(target.action_id), {}, 200)
         body = {"success": answer.success, "data": answer.data, "meta": _meta(request)}
-        return Response(answer.status, body, answer.headers), True
+        try:
+            return Response(answer.status, body, answer.headers), True
+        except (TypeError, ValueError) as exc:  # a value check of ours let it through
+            detail = f"the response cannot be sent as JSON: {exc}"
+            return self._failure(
+                f"internal error in {target.action_id}", detail, request, trace, exc
+            ), False
 
     def _action_failure(
         self, error: ActionError, request: Request, trace: Trace | None

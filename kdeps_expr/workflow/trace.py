@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..sessions.changes import changes, shown
 from .model import Resource
 
 
@@ -45,15 +45,7 @@ class Trace:
 
     def compare_session(self, before: dict[str, Any], after: dict[str, Any]) -> None:
         """Note each key the request added, changed or removed."""
-        self.session_changes = [
-            *(f"+ {k} = {_shown(v)}" for k, v in after.items() if k not in before),
-            *(
-                f"~ {k}: {_shown(before[k])} -> {_shown(v)}"
-                for k, v in after.items()
-                if k in before and before[k] != v
-            ),
-            *(f"- {k}" for k in before if k not in after),
-        ]
+        self.session_changes = [change.render() for change in changes(before, after)]
 
     def render(self) -> str:
         lines: list[str] = []
@@ -62,15 +54,11 @@ class Trace:
             for name, entries in resource.blocks:
                 lines.append(f"  {name}")
                 lines.extend(
-                    f"    {_one_line(source)}  =>  {_shown(value)}" for source, value in entries
+                    f"    {_one_line(source)}  =>  {shown(value)}" for source, value in entries
                 )
         lines.append("session changes:" if self.session_changes else "session unchanged")
         lines.extend(f"  {change}" for change in self.session_changes)
         return "\n".join(lines)
-
-
-def _shown(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 def _one_line(source: str) -> str:
