@@ -185,6 +185,13 @@ def runner_for(workflow: Workflow, store: SessionStore, **options: Any) -> Runne
             " | ..........^",
         ),
         (
+            "model: {name: llama3.2}",
+            "resources/main.yaml:4:10: chat.model: expected text, got a map {'name': "
+            "'llama3.2'}\n"
+            " |   model: {name: llama3.2}\n"
+            " | .........^",
+        ),
+        (
             "scenario:\n    - role: narrator\n      prompt: Once upon a time",
             "resources/main.yaml:5:13: chat.scenario[0].role: unknown role 'narrator'; known: "
             "assistant, system, user\n"
@@ -209,6 +216,7 @@ def runner_for(workflow: Workflow, store: SessionStore, **options: Any) -> Runne
         "streaming",
         "baseUrl",
         "apiKey",
+        "model-map",
         "scenario-role",
     ],
 )

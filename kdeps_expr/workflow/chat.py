@@ -36,7 +36,7 @@ from ..actions.chat import (
     Sampling,
     validate_option,
 )
-from ..actions.chat.calls import endpoint
+from ..actions.chat.calls import VENDORS, endpoint
 from ..actions.chat.messages import DEFAULT_ROLE
 from ..actions.chat.options import SAMPLING_KEYS, SETTINGS_KEYS
 from ..actions.failures import ExecutorError
@@ -130,7 +130,7 @@ def _check_endpoint(backend: Any, base: Node | None, where: str, reader: FieldRe
     """A literal base URL (``base``) the literal network ``backend`` could not call."""
     if not isinstance(base, Scalar) or not isinstance(base.value, str) or not base.value:
         return
-    if backend in ("ollama", "openai", "anthropic"):
+    if isinstance(backend, str) and backend in VENDORS:
         try:
             endpoint(backend, base.value)
         except OptionError as exc:
@@ -143,7 +143,7 @@ def _check_scenario_item(
     """A scenario item's plain ``role``; its ``cacheControl``, which does nothing here."""
     role, compiled = item.get("role"), dict(value.items).get("role")
     literal = _literal(compiled) if compiled is not None else _DYNAMIC
-    if role is not None and isinstance(literal, str):
+    if role is not None and literal is not _DYNAMIC and literal is not None:
         try:
             validate_option("role", literal)
         except OptionError as exc:
@@ -183,14 +183,19 @@ def _literal(value: Value) -> Any:
         value = value.value
     if isinstance(value, Constant):
         return value.value
-    if isinstance(value, ListValue) and all(isinstance(item, Constant) for item in value.items):
-        return [item.value for item in value.items if isinstance(item, Constant)]
+    if isinstance(value, ListValue):
+        items = [_literal(item) for item in value.items]
+        return _DYNAMIC if any(item is _DYNAMIC for item in items) else items
+    if isinstance(value, MapValue):
+        pairs = {key: _literal(item) for key, item in value.items}
+        return _DYNAMIC if any(item is _DYNAMIC for item in pairs.values()) else pairs
     return _DYNAMIC
 
 
 def option_value(key: str, value: Any) -> Any:
     """``value`` of option ``key`` as a request hands it on: a number option given as text
-    (a query parameter, ``"0.7"``) is read as the number it spells."""
+    (a query parameter, ``"0.7"``) is read as the number it spells, and one text as
+    ``jsonResponseKeys`` is a list of one key (the schema allows both)."""
     if key == "jsonResponseKeys" and isinstance(value, str):
         return [value]
     if key in SAMPLING_KEYS and isinstance(value, str):
