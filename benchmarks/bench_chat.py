@@ -14,7 +14,12 @@ Each row calls the server ``--calls`` times, one call after another, two ways:
   ``iter_lines`` + one ``json.loads`` per piece, joined): the least a caller can do;
 - ``kdeps``: ``ChatService.send`` with a ``ChatRequest`` naming the backend, model and
   base URL: defaults resolved, messages built, body encoded, deadline and retries
-  armed, the reply read and checked, KDeps' response object built.
+  armed, the reply read and checked, KDeps' response object built;
+- in the ``runner`` rows, ``kdeps`` is a whole request through the workflow runner
+  instead: ``Runner.handle`` of a chat target (``prompt: "{{ get('q') }}"``, the backend,
+  model and base URL from ``settings.llm``, a memory session store, the runner's
+  ChatService made from them), so the request's context, the chat block rendered into
+  its request, the output stored and the answer built all count.
 
 The two are called in turn, call after call, and the rows run in ``--rounds``
 interleaved rounds; each column shows the median of the per-round medians, so a
@@ -39,13 +44,17 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from kdeps_expr.actions.chat import ChatRequest, ChatService
+from kdeps_expr.language.context import Request
+from kdeps_expr.sessions import MemoryStore
+from kdeps_expr.workflow import load_workflow
+from kdeps_expr.workflow.runner import Runner
 
 TEXT = "The quick brown fox jumps over the lazy dog, twice over."
 MODEL = "bench-model"
@@ -58,6 +67,7 @@ ROWS = [
     ("anthropic", False),
     ("anthropic", True),
 ]
+RUNNER_ROWS = [("ollama", False), ("openai", False)]
 
 
 # ---------------------------------------------------------------- the model server
@@ -225,6 +235,33 @@ def kdeps_call(service: ChatService, base: str, backend: str, stream: bool) -> C
     return call
 
 
+def runner_call(
+    stack: ExitStack, folder: Path, base: str, backend: str, stream: bool
+) -> Callable[[], str]:
+    """One request through the runner: a workflow whose target is a chat of ``backend``,
+    with the runner's own ChatService (made from settings.llm, closed by ``stack``)."""
+    key = "\n    apiKey: k" if backend == "anthropic" else ""
+    root = folder / f"{backend}-{'stream' if stream else 'json'}"
+    (root / "resources").mkdir(parents=True)
+    (root / "workflow.yaml").write_text(
+        "metadata:\n  name: bench\n  targetActionId: ask\n"
+        f"settings:\n  session:\n    type: memory\n  llm:\n    backend: {backend}\n"
+        f"    baseUrl: {base}\n    model: {MODEL}\n    streaming: {str(stream).lower()}{key}\n"
+    )
+    (root / "resources" / "ask.yaml").write_text(
+        "actionId: ask\nchat:\n  prompt: \"{{ get('q') }}\"\n"
+    )
+    workflow = load_workflow(root)
+    chat = stack.enter_context(ChatService(workflow.llm_settings, environ={}))
+    runner = Runner(workflow, workflow.engine, MemoryStore(60.0), chat=chat)
+    query = {"q": "Say something."}
+
+    def call() -> str:
+        return str(runner.handle(Request(query=query)).body["data"])
+
+    return call
+
+
 def paired(
     bare: Callable[[], str], kdeps: Callable[[], str], count: int
 ) -> tuple[float, float, float, float]:
@@ -260,13 +297,24 @@ def main() -> int:
         model_server(args.delay) as base,
         httpx.Client() as client,
         ChatService(environ={}) as service,
+        tempfile.TemporaryDirectory() as folder,
+        ExitStack() as stack,
     ):
         callers = {
-            row: (bare_call(client, base, *row), kdeps_call(service, base, *row)) for row in ROWS
+            f"{backend} {'stream' if stream else 'json'}": (
+                bare_call(client, base, backend, stream),
+                kdeps_call(service, base, backend, stream),
+            )
+            for backend, stream in ROWS
         }
+        for backend, stream in RUNNER_ROWS:
+            callers[f"runner {backend} {'stream' if stream else 'json'}"] = (
+                bare_call(client, base, backend, stream),
+                runner_call(stack, Path(folder), base, backend, stream),
+            )
         for bare, kdeps in callers.values():  # warm: connections, caches
             paired(bare, kdeps, 20)
-        rounds: dict[tuple[str, bool], list[tuple[float, ...]]] = {row: [] for row in ROWS}
+        rounds: dict[str, list[tuple[float, ...]]] = {row: [] for row in callers}
         for _ in range(args.rounds):
             for row, (bare, kdeps) in callers.items():
                 rounds[row].append(paired(bare, kdeps, args.calls))
@@ -276,16 +324,15 @@ def main() -> int:
         f"in turn, x {args.rounds} rounds; wall: median of round medians; CPU: this process)"
     )
     print(
-        f"{'backend':<17}{'bare µs':>9}{'kdeps µs':>10}{'overhead':>10}"
+        f"{'backend':<21}{'bare µs':>9}{'kdeps µs':>10}{'overhead':>10}"
         f"{'bare CPU µs':>13}{'kdeps CPU µs':>14}{'CPU +µs':>9}"
     )
-    for (backend, stream), results in rounds.items():
+    for name, results in rounds.items():
         bare, bare_cpu, kdeps, kdeps_cpu = (
             statistics.median(result[column] for result in results) for column in range(4)
         )
-        name = f"{backend} {'stream' if stream else 'json'}"
         print(
-            f"{name:<17}{bare:>9.0f}{kdeps:>10.0f}{(kdeps - bare) / bare:>10.1%}"
+            f"{name:<21}{bare:>9.0f}{kdeps:>10.0f}{(kdeps - bare) / bare:>10.1%}"
             f"{bare_cpu:>13.0f}{kdeps_cpu:>14.0f}{kdeps_cpu - bare_cpu:>9.0f}"
         )
     return 0

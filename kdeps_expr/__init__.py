@@ -1,11 +1,16 @@
-"""kdeps_expr: the KDeps workflow expression engine."""
+"""kdeps_expr: the KDeps workflow expression engine.
 
+``ChatBackend`` and ``EchoChat`` are deprecated names: reading one warns
+(``DeprecationWarning``) and gives what :mod:`kdeps_expr.actions.chat` gives for it.
+"""
+
+from typing import Any
+
+from .actions import chat as _chat
 from .actions.chat import (
-    ChatBackend,
     ChatReply,
     ChatRequest,
     ChatService,
-    EchoChat,
     LLMSettings,
 )
 from .errors import (
@@ -33,15 +38,22 @@ from .language import (
 from .sessions import SessionState
 from .workflow import Response, Runner, Workflow, load_workflow
 
+
+def __getattr__(name: str) -> Any:
+    """The deprecated chat names (:data:`kdeps_expr.actions.chat.DEPRECATED`), with their
+    warning."""
+    if name in _chat.DEPRECATED:
+        return _chat.deprecated(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "ActionError",
-    "ChatBackend",
     "ChatReply",
     "ChatRequest",
     "ChatService",
     "ConflictError",
     "Context",
-    "EchoChat",
     "Engine",
     "EvaluationError",
     "ExprError",

@@ -89,7 +89,8 @@ def content(language: str, timezone: str) -> Step:
 
 
 def visit(number: int) -> Step:
-    greeting = f"User 123 prefers dark.\nThis is visit #{number}.\n"
+    text = f"User 123 prefers dark.\nThis is visit #{number}.\n"
+    greeting = {"message": {"role": "assistant", "content": text}, "model": "echo"}
     data = {"visits": number, "greeting": greeting, "session_id": SESSION_ID}
     session = {"user_id": "123", "theme": "dark", "visits": number}
     return Step("visitCounter", "GET", "/api/v1/visits", 200, ok(data), session=session)

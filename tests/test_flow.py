@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _llm_server import ModelServer, ollama_error
 from _workflows import HEADER, write_workflow
 
-from kdeps_expr.actions.chat import ChatRequest
+from kdeps_expr.actions.chat import ChatService, LLMSettings
 from kdeps_expr.language.context import Request
 from kdeps_expr.sessions import MemoryStore, SessionStore
 from kdeps_expr.workflow import load_workflow
@@ -35,7 +36,7 @@ def run(
     *,
     method: str = "GET",
     path: str = "/",
-    chat: Any = None,
+    chat: ChatService | None = None,
     session_id: str | None = None,
     **fields: Any,
 ) -> Response:
@@ -330,25 +331,14 @@ def test_loop_around_items(tmp_path: Path, store: SessionStore) -> None:
 # ---- onError ---------------------------------------------------------------------------
 
 
-class FlakyChat:
-    """Fails its first ``failures`` calls, then replies with the prompt."""
-
-    def __init__(self, failures: int) -> None:
-        self.failures = failures
-        self.calls = 0
-
-    def reply(self, request: ChatRequest) -> Any:
-        self.calls += 1
-        if self.calls <= self.failures:
-            raise ConnectionError(f"down ({self.calls})")
-        return request.prompt
-
-
 RETRY = """\
 actionId: main
 before:
   - set('visits', get('visits', 'session') + 1, 'session')
 chat:
+  backend: ollama
+  baseUrl: {url}
+  model: m
   prompt: hello
 onError:
   action: retry
@@ -357,24 +347,37 @@ onError:
 """
 
 
+@pytest.fixture
+def no_retries() -> Iterator[ChatService]:
+    """A chat service that tries each call once: onError's retries are the only ones."""
+    with ChatService(LLMSettings(retries=0), environ={}) as service:
+        yield service
+
+
 def test_retry_runs_the_body_again_and_keeps_only_the_last_attempt(
-    tmp_path: Path, store: SessionStore
+    tmp_path: Path, store: SessionStore, model_server: ModelServer, no_retries: ChatService
 ) -> None:
-    chat = FlakyChat(failures=2)
+    model_server.text = None
+    model_server.script(ollama_error(500, "down (1)"), ollama_error(500, "down (2)"))
     started = time.monotonic()
-    response = run(tmp_path, RETRY, store, chat=chat)
-    assert (data(response), chat.calls) == ("hello", 3)
+    response = run(tmp_path, RETRY.format(url=model_server.url), store, chat=no_retries)
+    assert (data(response), len(model_server.received)) == ("hello", 3)
     assert time.monotonic() - started >= 0.06  # 20 ms, then doubled to 40 ms
     assert response.session_id is not None
     snapshot = store.load(response.session_id)
     assert snapshot is not None and snapshot.data == {"visits": 1}
 
 
-def test_retry_exhausted_fails_the_request(tmp_path: Path, store: SessionStore) -> None:
-    chat = FlakyChat(failures=5)
-    response = run(tmp_path, RETRY, store, chat=chat)
-    assert (response.status, chat.calls) == (500, 3)
-    assert response.body["error"]["message"] == "chat failed in main (request r1)"
+def test_retry_exhausted_fails_the_request(
+    tmp_path: Path, store: SessionStore, model_server: ModelServer, no_retries: ChatService
+) -> None:
+    model_server.script(*(ollama_error(500, f"down ({n})") for n in range(1, 6)))
+    response = run(tmp_path, RETRY.format(url=model_server.url), store, chat=no_retries)
+    assert (response.status, len(model_server.received)) == (502, 3)
+    assert response.body["error"]["message"] == (
+        f"chat failed in main: ollama model 'm' at {model_server.url}/api/chat: "
+        "answered 500: down (3) (request r1)"
+    )
     assert list(store.sessions()) == []
 
 
@@ -481,7 +484,7 @@ def test_an_inline_chat_runs_and_its_output_is_underscore_output(
     before:
       - chat:
           prompt: "{{ 'inline ' + get('q') }}"
-      - set('got', get('_output'))
+      - set('got', get('_output').message.content)
     apiResponse:
       response: get('got')
     """

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _llm_server import ModelServer, ollama_error
 from _workflows import MAIN, write_workflow
 
-from kdeps_expr.actions.chat import ChatRequest
+from kdeps_expr.actions.chat import ChatService
 from kdeps_expr.language.context import Context, Request
 from kdeps_expr.sessions import MemoryStore, SessionStore, SqliteStore
 from kdeps_expr.workflow import load_workflow
@@ -311,20 +312,6 @@ def test_evaluation_error_is_a_500_with_the_detail_in_the_log(
     assert list(store.sessions()) == []
 
 
-class RecordingChat:
-    """A chat backend that remembers its requests and replies with a map."""
-
-    def __init__(self, fail: bool = False) -> None:
-        self.requests: list[ChatRequest] = []
-        self.fail = fail
-
-    def reply(self, chat_request: ChatRequest) -> Any:
-        self.requests.append(chat_request)
-        if self.fail:
-            raise ConnectionError("backend down")
-        return {"text": chat_request.prompt.upper()}
-
-
 CHAT = {
     "resources/main.yaml": """\
     metadata:
@@ -333,7 +320,8 @@ CHAT = {
     run:
       apiResponse:
         response:
-          answer: get('ask').text
+          answer: get('ask').message.content
+          model: get('ask').model
     ---
     metadata:
       actionId: ask
@@ -342,6 +330,7 @@ CHAT = {
         model: "{{ get('model') }}-large"
         role: user
         backend: ollama
+        baseUrl: "{{ get('server') }}"
         timeoutDuration: 2m
         prompt: |
           Say {{ get('word') }}
@@ -349,64 +338,40 @@ CHAT = {
 }
 
 
-def test_chat_backend_gets_the_rendered_prompt_and_its_reply_is_the_output(
-    tmp_path: Path, store: SessionStore
+def test_chat_sends_the_rendered_prompt_and_its_reply_is_the_output(
+    tmp_path: Path, store: SessionStore, model_server: ModelServer, chat_service: ChatService
 ) -> None:
-    chat = RecordingChat()
-    runner = runner_for(tmp_path, CHAT, store, chat=chat)
-    response = runner.handle(request(query={"model": "llama", "word": "hi"}))
-    assert response == Response(200, ok({"answer": "SAY HI\n"}))
-    assert chat.requests == [ChatRequest("Say hi\n", "ask", "llama-large", "user", "ollama", 120.0)]
+    model_server.text = None  # the server answers the last message's text
+    runner = runner_for(tmp_path, CHAT, store, chat=chat_service)
+    query = {"model": "llama", "word": "hi", "server": model_server.url}
+    response = runner.handle(request(query=query))
+    assert response == Response(200, ok({"answer": "Say hi\n", "model": "llama-large"}))
+    [sent] = model_server.received
+    assert (sent.path, sent.body["model"], sent.body["messages"]) == (
+        "/api/chat",
+        "llama-large",
+        [{"role": "user", "content": "Say hi\n"}],
+    )
 
 
-def test_chat_backend_failure_is_a_500(
-    tmp_path: Path, store: SessionStore, caplog: pytest.LogCaptureFixture
+def test_a_chat_that_fails_answers_its_status_and_names_the_model(
+    tmp_path: Path,
+    store: SessionStore,
+    model_server: ModelServer,
+    chat_service: ChatService,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    runner = runner_for(tmp_path, CHAT, store, chat=RecordingChat(fail=True), debug=True)
+    model_server.script(ollama_error(404, 'model "llama-large" not found'))
+    runner = runner_for(tmp_path, CHAT, store, chat=chat_service, debug=True)
+    query = {"model": "llama", "word": "hi", "server": model_server.url}
     with caplog.at_level(logging.ERROR, logger="kdeps_expr.runner"):
-        response = runner.handle(request())
-    body = failed(500, "chat failed in ask (request r1)")
-    body["error"]["detail"] = "ConnectionError: backend down"
-    assert response == Response(500, body)
-    assert [(r.getMessage(), r.exc_info is not None) for r in caplog.records] == [
-        ("chat failed in ask (request r1): ConnectionError: backend down", True)
-    ]
-
-
-class FixedChat:
-    """A chat backend that always replies with one value."""
-
-    def __init__(self, reply: Any) -> None:
-        self.value = reply
-
-    def reply(self, chat_request: ChatRequest) -> Any:
-        return self.value
-
-
-@pytest.mark.parametrize(
-    ("reply", "detail"),
-    [
-        ((1, 2), "TypeError: the reply is not a kdeps value: a value of type tuple is not JSON"),
-        (
-            {"a": {1: 2}},
-            "TypeError: the reply is not a kdeps value: at ['a']: the map key 1 is not a string",
-        ),
-        (
-            float("nan"),
-            "TypeError: the reply is not a kdeps value: the float nan is not a JSON number",
-        ),
-        (b"x", "TypeError: the reply is not a kdeps value: a value of type bytes is not JSON"),
-    ],
-    ids=["tuple", "int-key", "nan", "bytes"],
-)
-def test_a_chat_reply_that_is_not_a_value_is_a_chat_failure(
-    tmp_path: Path, store: SessionStore, reply: Any, detail: str
-) -> None:
-    """SPEC §1: nothing but nil, bool, int, float, string, list and map reaches an expression."""
-    runner = runner_for(tmp_path, CHAT, store, chat=FixedChat(reply), debug=True)
-    body = failed(500, "chat failed in ask (request r1)")
-    body["error"]["detail"] = detail
-    assert runner.handle(request()) == Response(500, body)
+        response = runner.handle(request(query=query))
+    message = (
+        f"chat failed in ask: ollama model 'llama-large' at {model_server.url}/api/chat: "
+        'answered 404: model "llama-large" not found (request r1)'
+    )
+    assert response == Response(502, failed(502, message))
+    assert [(r.getMessage(), r.exc_info) for r in caplog.records] == [(message, None)]
 
 
 class Exploding(Value):

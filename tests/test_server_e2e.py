@@ -238,15 +238,19 @@ def test_expired_session_is_replaced(folder: Path) -> None:
     with Server(workflow, folder / "visits.log") as visits, visits.client() as client:
         first = client.get("/api/v1/visits")
         session_id = session_of(first)
-        greeting = "User 123 prefers dark.\nThis is visit #{}.\n"
-        assert_ok(first, {"visits": 1, "greeting": greeting.format(1), "session_id": session_id})
+
+        def greeting(visit: int) -> dict[str, Any]:  # the chat output: KDeps' response object
+            text = f"User 123 prefers dark.\nThis is visit #{visit}.\n"
+            return {"message": {"role": "assistant", "content": text}, "model": "echo"}
+
+        assert_ok(first, {"visits": 1, "greeting": greeting(1), "session_id": session_id})
         second = client.get("/api/v1/visits")
-        assert_ok(second, {"visits": 2, "greeting": greeting.format(2), "session_id": session_id})
+        assert_ok(second, {"visits": 2, "greeting": greeting(2), "session_id": session_id})
         time.sleep(1.2)
         third = client.get("/api/v1/visits")
         renewed = session_of(third)
         assert renewed != session_id
-        assert_ok(third, {"visits": 1, "greeting": greeting.format(1), "session_id": renewed})
+        assert_ok(third, {"visits": 1, "greeting": greeting(1), "session_id": renewed})
         assert visits.stop() == 0
     assert "Application shutdown complete." in visits.log_text()
 

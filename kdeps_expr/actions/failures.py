@@ -20,6 +20,8 @@ from ..language.engine import Expression, Template
 UPSTREAM = 502
 TIMEOUT = 504
 INTERNAL = 500
+REDACTED = "[redacted]"
+"""What stands in a message, a log line or a trace for a secret (an API key)."""
 
 
 class ExecutorError(ActionError):

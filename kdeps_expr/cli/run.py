@@ -68,18 +68,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     trace = Trace() if args.trace else None
     store = workflow.open_store()
-    runner = Runner(workflow, workflow.engine, store, debug=args.debug)
     try:
         store.check()
-        if args.session_id is not None and store.load(args.session_id) is None:
-            print(
-                f"kdeps-expr: no live session {args.session_id!r} (unknown or expired): "
-                "this request starts a new one",
-                file=sys.stderr,
-            )
-        response = runner.handle(request, action_id, args.session_id, trace)
+        with Runner(workflow, workflow.engine, store, debug=args.debug) as runner:
+            if args.session_id is not None and store.load(args.session_id) is None:
+                print(
+                    f"kdeps-expr: no live session {args.session_id!r} (unknown or expired): "
+                    "this request starts a new one",
+                    file=sys.stderr,
+                )
+            response = runner.handle(request, action_id, args.session_id, trace)
     finally:
-        runner.close()
         store.close()
     if trace is not None:
         print(trace.render(), file=sys.stderr)

@@ -10,7 +10,8 @@ the next request on: its routes, resources and expressions, on the same session 
 old workflow keeps serving and every error is logged at its ``file:line:col``.
 
 What a reload cannot change while the server runs (the session store's settings, the
-host, the port, CORS) is logged as needing a restart, and keeps its old value.
+host, the port, CORS, ``settings.llm``: the process's one chat service was made from it)
+is logged as needing a restart, and keeps its old value.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ WATCHED_SUFFIXES = (*YAML_SUFFIXES, *(s + TEMPLATE_SUFFIX for s in YAML_SUFFIXES
 IGNORED_DIRS = (".kdeps",)
 DEBOUNCE_MS = 300
 """How long the files must stay unchanged before a reload (an editor saves in steps)."""
-_RESTART_SETTINGS = ("session", "apiServer")
+_RESTART_SETTINGS = ("session", "apiServer", "llm")
 
 
 class _Filter(watchfiles.DefaultFilter):

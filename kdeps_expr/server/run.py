@@ -15,6 +15,7 @@ import uvicorn
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
+from ..actions.chat import ChatService
 from ..errors import ExprError
 from ..sessions import Cleaner, SessionStore
 from ..workflow.executors import Connections
@@ -118,17 +119,21 @@ def serve(
     ``playground`` adds the playground page under ``/_playground/``; ``reload_from`` (the
     path the workflow was loaded from) reloads it when its files change (:mod:`.reload`).
     The session store is opened and checked here (an unreachable Redis is a ``StoreError``
-    before anything listens) and closed on the way out, as are the executors' SQL pools and
-    HTTP clients, which the workflows of every reload share; the session cleaner runs while
-    the app does.
+    before anything listens) and closed on the way out, as are the one chat service and the
+    one set of executor connections (SQL pools, HTTP clients) every runner of the process
+    uses, a reload's too; the session cleaner runs while the app does.
     """
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    # httpx logs each call to a model server at INFO, URL included (with any user:password
+    # of a baseUrl): an access log of the upstream, off like the server's own by default.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if playground:
         _check_playground_path(workflow)
     for warning in workflow.warnings:
         logger.warning("%s", warning.render())
     store = workflow.open_store()
-    connections = Connections()  # the executors' SQL pools and HTTP clients, for every reload
+    chat = ChatService(workflow.llm_settings)  # the process's: every runner's, reloads' too
+    connections = Connections()  # the executors' SQL pools and HTTP clients, likewise
     try:
         store.check()
         options = ServerOptions.from_settings(workflow.settings, store.ttl)
@@ -139,7 +144,12 @@ def serve(
 
         def runner_for(loaded: Workflow) -> Runner:
             return Runner(
-                loaded, loaded.engine, store, debug=debug or options.debug, connections=connections
+                loaded,
+                loaded.engine,
+                store,
+                chat=chat,
+                debug=debug or options.debug,
+                connections=connections,
             )
 
         runner = runner_for(workflow)
@@ -176,6 +186,7 @@ def serve(
         limits = HttpLimits(options.max_header_bytes, options.request_timeout)
         return 0 if run_app(app, sock, limits=limits) else 1
     finally:
+        chat.close()
         connections.close()
         store.close()
 

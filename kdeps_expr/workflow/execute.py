@@ -24,14 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..actions import ACTIONS_RUN
-from ..actions.chat import ChatBackend, ChatRequest
-from ..actions.failures import TIMEOUT, ExecutorError
-from ..durations import parse_duration
+from ..actions.chat import ChatService
+from ..actions.failures import ExecutorError
 from ..errors import ActionError, EvaluationError, ExprError
 from ..language import values
 from ..language.context import Context, ItemFrame, LoopFrame, Request
 from ..language.functions.scope import ERROR_KEY
-from ..sessions.codec import json_problem
+from .chat import run_chat
 from .executors import EXECUTOR_KINDS, Executors
 from .inputs import failure_text, input_failures
 from .model import (
@@ -44,7 +43,7 @@ from .model import (
     Resource,
     Step,
 )
-from .outcomes import ActionFailure, NotRun, Refusal
+from .outcomes import NotRun, Refusal
 from .routes import any_route_matches
 from .trace import Trace
 
@@ -54,6 +53,8 @@ INLINE_OUTPUT_KEY = "_output"
 """The request-memory key that holds the output of the last inline action of a block."""
 RETRY_DELAY_MAX = 30.0
 """The longest pause between two ``onError`` retries, in seconds (the delay doubles)."""
+TIMEOUT_STATUS = 504
+"""An action that failed with this status ran out of time: ``error.type`` is ``TIMEOUT``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +69,12 @@ class Answer:
 
 @dataclass(slots=True)
 class _Result:
-    """What one pass (or every iteration) of a body gave: the output, and the answer."""
+    """What one pass (or every iteration) of a body gave: the output, the answer, and what
+    a target without ``apiResponse`` answers (``data``: a chat's reply text)."""
 
     output: Any
     answer: Answer | None
+    data: Any
 
 
 class ResourceRunner:
@@ -79,7 +82,7 @@ class ResourceRunner:
 
     def __init__(
         self,
-        chat: ChatBackend,
+        chat: ChatService,
         executors: Executors,
         regex_timeout: float,
         sleep: Callable[[float], None] = time.sleep,
@@ -106,7 +109,9 @@ class ResourceRunner:
             context.request = request
             context.item = context.loop = None
         context.outputs[resource.action_id] = result.output
-        return result.answer if is_target else None
+        if not is_target:
+            return None
+        return result.answer or Answer(True, result.data, {}, 200)
 
     # -- gates ---------------------------------------------------------------------------
 
@@ -157,7 +162,7 @@ class ResourceRunner:
             saved = _Checkpoint(context)
             try:
                 return self._looped(resource, context, trace)
-            except (ExprError, ActionFailure) as exc:
+            except ExprError as exc:
                 saved.restore(context)
                 error = _error_object(exc)
                 if policy.when and not _any_true(policy.when, error, context, trace):
@@ -227,16 +232,16 @@ class ResourceRunner:
     def _once(self, resource: Resource, context: Context, trace: Trace | None) -> _Result:
         """``before`` → the action → ``after`` → ``apiResponse``."""
         self._blocks(resource.before, context, trace)
-        output = None
+        output = data = None
         if resource.action is not None:
-            output = self._action(resource.action, context, trace)
+            output, data = self._action(resource.action, context, trace)
             context.outputs[resource.action_id] = output  # for after: and apiResponse, as KDeps
         self._blocks(resource.after, context, trace)
         api = resource.api_response
         if api is None:
-            return _Result(output, None)
+            return _Result(output, None, data)
         answer = _answer(api, context, trace)
-        return _Result(output if resource.action is not None else answer.data, answer)
+        return _Result(output if resource.action is not None else answer.data, answer, answer.data)
 
     def _blocks(self, blocks: tuple[Block, ...], context: Context, trace: Trace | None) -> None:
         for block in blocks:
@@ -246,53 +251,20 @@ class ResourceRunner:
                 if isinstance(entry, Step):
                     entry.run(context, trace)
                 else:
-                    context.memory[INLINE_OUTPUT_KEY] = self._action(entry, context, trace)
+                    context.memory[INLINE_OUTPUT_KEY] = self._action(entry, context, trace)[0]
 
-    def _action(self, action: Action, context: Context, trace: Trace | None) -> Any:
-        """Run one action (primary or inline); its output."""
+    def _action(self, action: Action, context: Context, trace: Trace | None) -> tuple[Any, Any]:
+        """Run one action (primary or inline): its output, and what a target without
+        ``apiResponse`` answers."""
         if action.kind not in ACTIONS_RUN:
             raise NotRun(context.action_id, action.kind)
         if trace is not None:
             trace.block(action.kind)
         if action.kind in EXECUTOR_KINDS:
-            return self.executors.run(action, context, trace)
-        return self._chat(action, context, trace)
-
-    def _chat(self, action: Action, context: Context, trace: Trace | None) -> Any:
-        def text(name: str) -> str | None:
-            value = action.field(name)
-            return None if value is None else values.render(value.evaluate(context, trace))
-
-        prompt = text("prompt") or ""
-        timeout_value = text("timeoutDuration") or text("timeout")
-        request = ChatRequest(
-            prompt,
-            context.action_id,
-            text("model"),
-            text("role"),
-            text("backend"),
-            _seconds(timeout_value),
-        )
-        try:
-            reply = self.chat.reply(request)
-        except Exception as exc:
-            raise ActionFailure from exc
-        problem = json_problem(reply)
-        if problem is not None:
-            raise ActionFailure from TypeError(f"the reply is not a kdeps value: {problem}")
-        if trace is not None:
-            trace.record("reply", reply)
-        return reply
-
-
-def _seconds(text: str | None) -> float | None:
-    """A chat timeout in seconds (a literal one was checked at load; a templated one here)."""
-    if not text:
-        return None
-    try:
-        return parse_duration(text)
-    except ExprError as exc:
-        raise EvaluationError(f"chat timeout: {exc.message}") from exc
+            output = self.executors.run(action, context, trace)
+            return output, output
+        reply = run_chat(action, context, trace, self.chat)
+        return reply.output, reply.data
 
 
 def _visible(request: Request, resource: Resource) -> Request:
@@ -379,20 +351,18 @@ def _combined(results: list[_Result], api: ApiResponse | None) -> _Result:
     """Iterations as one result: the list of outputs; the list of answers' data."""
     outputs = [result.output for result in results]
     if api is None:
-        return _Result(outputs, None)
+        return _Result(outputs, None, [result.data for result in results])
     answers = [result.answer for result in results if result.answer is not None]
     headers: dict[str, str] = {}
     for answer in answers:
         headers.update(answer.headers)
-    return _Result(
-        outputs,
-        Answer(
-            all(answer.success for answer in answers),
-            [answer.data for answer in answers],
-            headers,
-            answers[-1].status if answers else api.status,
-        ),
+    answer = Answer(
+        all(answer.success for answer in answers),
+        [answer.data for answer in answers],
+        headers,
+        answers[-1].status if answers else api.status,
     )
+    return _Result(outputs, answer, answer.data)
 
 
 class _Checkpoint:
@@ -416,21 +386,17 @@ class _Checkpoint:
         context.session.changed = self.changed
 
 
-def _error_object(exc: Exception) -> dict[str, Any]:
+def _error_object(exc: ExprError) -> dict[str, Any]:
     """KDeps' ``error`` object for ``onError``: message, type, code; for a failed action
     also its ``statusCode`` and, when it has one, the output it failed with (``details``:
     exec's and python's stdout, stderr and exit code)."""
-    cause = exc.__cause__ if isinstance(exc, ActionFailure) else exc
-    message = cause.message if isinstance(cause, ExprError) else str(cause)
-    timed_out = isinstance(cause, TimeoutError) or (
-        isinstance(cause, ActionError) and cause.status == TIMEOUT
-    )
+    timed_out = isinstance(exc, ActionError) and exc.status == TIMEOUT_STATUS
     kind = "TIMEOUT" if timed_out else "execution_error"
-    error: dict[str, Any] = {"message": message, "type": kind, "code": kind}
-    if isinstance(cause, ActionError):
-        error["statusCode"] = cause.status
-    if isinstance(cause, ExecutorError) and cause.output is not None:
-        error["details"] = cause.output
+    error: dict[str, Any] = {"message": exc.message, "type": kind, "code": kind}
+    if isinstance(exc, ActionError):
+        error["statusCode"] = exc.status
+    if isinstance(exc, ExecutorError) and exc.output is not None:
+        error["details"] = exc.output
     return error
 
 
@@ -470,7 +436,7 @@ def _any_true(
 
 def _handled(
     policy: OnError,
-    exc: Exception,
+    exc: ExprError,
     error: dict[str, Any],
     context: Context,
     trace: Trace | None,
@@ -502,7 +468,7 @@ def _handled(
     )
     if trace is not None:
         trace.outcome(f"failed, continued: {error['message']}")
-    return _Result(output, None)
+    return _Result(output, None, output)
 
 
 def _header(name: str, value: Any) -> str:

@@ -10,9 +10,10 @@ kind is skipped silently here (its error is already recorded).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..actions.failures import REDACTED
 from ..durations import parse_duration
 from ..errors import ExprError, WorkflowError, WorkflowWarning
 from ..language import values
@@ -23,6 +24,7 @@ from .model import (
     Evaluated,
     ListValue,
     MapValue,
+    Secret,
     Site,
     Step,
     Value,
@@ -47,6 +49,8 @@ class FieldReader:
         self.values: list[ValueString] = []
         self.settings: Mapping[str, Any] = {}
         """workflow.yaml's settings, once read: for fields that name one (sql.connectionName)."""
+        self.secrets: list[tuple[str, str]] = []
+        """Secrets written as plain text in a file (file, text): never shown."""
 
     def error(self, error: ExprError) -> None:
         self.errors.append(error)
@@ -55,6 +59,22 @@ class FieldReader:
         warning = WorkflowWarning(message)
         node.source.place(warning, node.start)
         self.warnings.append(warning)
+
+    def secret(self, scalar: Scalar) -> None:
+        """Keep the text of ``scalar`` (an API key written in the file) out of every
+        error and warning shown: :meth:`hide_secrets`."""
+        text = scalar.value if isinstance(scalar.value, str) else scalar.source_text
+        if text:
+            self.secrets.append((scalar.source.name, text))
+
+    def hide_secrets(self, errors: Iterable[ExprError]) -> None:
+        """Mask every secret of its file in the source line of ``errors``, character for
+        character (the caret keeps its column)."""
+        for error in errors:
+            for where, text in self.secrets:
+                line = error.source_line
+                if error.where == where and line is not None and text in line:
+                    error.source_line = line.replace(text, "*" * len(text))
 
     # -- plain fields --------------------------------------------------------------------
 
@@ -168,8 +188,11 @@ class FieldReader:
         """A value tree: every string leaf read by the SPEC §5 value rule.
 
         ``schema`` (the node's JSON Schema, when known) marks always-expression fields
-        (``"x-kdeps": "expression"``) and reaches the schemas of nested keys and items.
+        (``"x-kdeps": "expression"``) and secrets (``"x-kdeps-secret"``), and reaches the
+        schemas of nested keys and items.
         """
+        if schema is not None and schema.get("x-kdeps-secret"):
+            return self._secret(node, resolve(schema))
         schema = resolve(schema) if schema is not None else None
         if schema is not None and schema.get("x-kdeps") == "expression":
             return self._expression_value(node)
@@ -227,6 +250,17 @@ class FieldReader:
         self.values.append(ValueString(Site(scalar), text, "template"))
         reading = ValueReading("template", text, template=template)
         return Dynamic(text, reading, Site(scalar))
+
+    def _secret(self, node: Node, schema: Mapping[str, Any]) -> Value:
+        """A secret's value: never traced; as plain text, never shown by ``check``."""
+        first = len(self.values)
+        value = self.value(node, schema)
+        if isinstance(value, Constant) and isinstance(node, Scalar):
+            self.secret(node)
+            self.values[first:] = [
+                ValueString(shown.site, REDACTED, shown.kind) for shown in self.values[first:]
+            ]
+        return Secret(value)
 
     def _expression_value(self, node: Node) -> Value:
         if isinstance(node, Sequence):

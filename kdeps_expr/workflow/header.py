@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import SettingError, WorkflowError
 from ..language.templates import DEFAULT_DELIMITERS
 from ..sessions.config import store_settings
+from .chat import read_llm_settings
 from .executors import check_sql_connections
 from .fields import FieldReader
 from .model import Route
@@ -48,6 +49,7 @@ def read_header(document: YamlMapping, reader: FieldReader) -> Header:
         header.settings = reader.settings = settings.to_python()
         _session(settings, reader)
         check_sql_connections(settings, reader)
+        read_llm_settings(settings, reader)
         _server_places(settings, reader, header)
         _cors(settings, reader)
         header.delimiters = _delimiters(settings, reader)

@@ -22,6 +22,7 @@ import string
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .chat import check_chat
 from .executors import EXECUTOR_KINDS, read_executor
 from .fields import FieldReader
 from .model import (
@@ -382,6 +383,8 @@ class _Reader:
             warning = properties.get(key, {}).get("x-kdeps-warning")
             if warning:
                 self.fields.warn(node.key(key), warning)
+        if kind == "chat":
+            check_chat(node, fields, self.fields)
         if kind in EXECUTOR_KINDS:
             fields = read_executor(kind, node, fields, self.fields)
         return Action(kind, fields, Site(key_node))

@@ -86,11 +86,15 @@ class _Loader:
         self._check_targets(header, resources)
         reader = self.reader
         errors = self._sorted(_deduplicated(reader.errors))
+        reader.hide_secrets(errors)
         reader.values.sort(key=self._value_order)
 
         def lint() -> list[ExprError]:
-            found = check_resources(resources.values(), reader.values)
-            return self._sorted(reader.warnings + found)
+            found = self._sorted(
+                reader.warnings + check_resources(resources.values(), reader.values)
+            )
+            reader.hide_secrets(found)
+            return found
 
         workflow = None
         if not errors:

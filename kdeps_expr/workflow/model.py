@@ -16,6 +16,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..actions.chat import LLMSettings
+from ..actions.failures import REDACTED
 from ..errors import ExprError
 from ..language.context import Context, WorkflowInfo
 from ..language.engine import Engine, Expression, ValueReading
@@ -153,6 +155,22 @@ class ListValue(Value):
 
     def evaluate(self, context: Context, tracer: Tracer | None) -> Any:
         return [item.evaluate(context, tracer) for item in self.items]
+
+
+class Secret(Value):
+    """A value that is never shown (an API key, ``"x-kdeps-secret"`` in the schema): its
+    evaluation is traced as ``[redacted]``, and nothing inside it is traced."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Value) -> None:
+        self.value = value
+
+    def evaluate(self, context: Context, tracer: Tracer | None) -> Any:
+        found = self.value.evaluate(context, None)
+        if tracer is not None and isinstance(self.value, Dynamic):
+            tracer.record(self.value.source, REDACTED)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,6 +390,12 @@ class Workflow:
         """``settings.session``, for :func:`~kdeps_expr.sessions.open_store`."""
         config = self.settings.get("session")
         return config if isinstance(config, Mapping) else {}
+
+    @property
+    def llm_settings(self) -> LLMSettings:
+        """``settings.llm``, the defaults of every chat resource (checked at load)."""
+        llm = self.settings.get("llm")
+        return LLMSettings.from_mapping(llm if isinstance(llm, Mapping) else None)
 
     @property
     def info(self) -> WorkflowInfo:

@@ -1,5 +1,6 @@
-"""How a resource ends a request early: a refusal to the client, an action not run here,
-an action that failed. The runner turns each into its answer (SPEC §5, §6)."""
+"""How a resource ends a request early: a refusal to the client, an action not run here.
+The runner turns each into its answer (SPEC §5, §6); an action that fails raises an
+:class:`~kdeps_expr.errors.ActionError`, which carries its own status."""
 
 from __future__ import annotations
 
@@ -34,7 +35,3 @@ class NotRun(Exception):
         super().__init__(f"{action_id} uses {what}")
         self.action_id = action_id
         self.what = what
-
-
-class ActionFailure(Exception):
-    """An action's backend raised (the cause is the original exception)."""

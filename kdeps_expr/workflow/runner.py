@@ -9,12 +9,19 @@ written once at the end, only when the request succeeded. Each resource runs as
 Responses follow SPEC §6. A request fails, and leaves its session untouched, when a check
 or the input schema fails (their code), when the target does not accept the method (405)
 or the path (404), when it reaches an action this engine does not run (501, naming the
-resource and the action), when an expression or the chat backend fails (500), when an
-executor fails (``<action> failed in <actionId>``: 502 upstream, 504 out of time, 500
-otherwise), the full error going to the log and, only with ``debug``, to the body; and
-when the session store fails (503). The answer is encoded inside the transaction, before
-the session is written (:attr:`Response.content`), so nothing that fails after the commit
-can leave a changed session behind an error.
+resource and the action), when an action fails (its :class:`~kdeps_expr.errors.ActionError`
+status: a model, an HTTP API or a database that cannot be reached or answers badly 502,
+out of time 504, anything else 500, such as a process's non-zero exit; the message names
+the resource and what failed), when an expression fails (500, with the full error in the
+log and, only with ``debug``, in the body), and when the session store fails (503). The
+answer is encoded inside the transaction, before the session is written
+(:attr:`Response.content`), so nothing that fails after the commit can leave a changed
+session behind an error.
+
+A Runner holds the process's :class:`~kdeps_expr.actions.chat.ChatService` (made from
+``settings.llm`` unless one is given) with its keep-alive connections to model servers,
+and the executors' SQL pools and HTTP clients (their own unless ``connections`` are
+given); :meth:`Runner.close` releases what it made.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..actions.chat import ChatBackend, EchoChat
+from ..actions.chat import ChatService
 from ..actions.failures import ExecutorError
 from ..errors import ActionError, ExprError, StoreError
 from ..language.context import Context, Request
@@ -34,7 +41,7 @@ from ..sessions.base import SessionStore
 from .execute import Answer, ResourceRunner
 from .executors import Connections, Executors
 from .model import Resource, Workflow
-from .outcomes import ActionFailure, NotRun, Refusal
+from .outcomes import NotRun, Refusal
 from .trace import ResourceTrace, Trace
 
 logger = logging.getLogger("kdeps_expr.runner")
@@ -89,13 +96,16 @@ def _meta(request: Request) -> dict[str, Any]:
 
 
 class Runner:
-    """Runs requests against one loaded workflow, its session store and a chat backend.
+    """Runs requests against one loaded workflow, its session store and its chat service.
 
     ``engine`` is the Engine the workflow was loaded with (its expressions are already
-    compiled); ``debug`` adds the full error to the body of a 500. One Runner serves many
-    threads: every request gets its own :class:`~kdeps_expr.context.Context`. The executors'
-    SQL pools and HTTP clients are ``connections`` (a process's, shared by the runners of
-    the workflows it loads) or, by default, the Runner's own, which :meth:`close` disposes of.
+    compiled); ``chat`` is the :class:`~kdeps_expr.actions.chat.ChatService` chat resources
+    talk through (default: one made from ``settings.llm`` and the environment, which
+    :meth:`close` closes; a service passed in stays the caller's to close); ``connections``
+    are the executors' SQL pools and HTTP clients (default: the Runner's own, which
+    :meth:`close` disposes of; ``serve`` shares one set between the workflows a reload
+    loads); ``debug`` adds the full error to the body of a 500. One Runner serves many
+    threads: every request gets its own :class:`~kdeps_expr.context.Context`.
     """
 
     def __init__(
@@ -103,14 +113,20 @@ class Runner:
         workflow: Workflow,
         engine: Engine,
         store: SessionStore,
-        chat: ChatBackend | None = None,
+        chat: ChatService | None = None,
         debug: bool = False,
         connections: Connections | None = None,
     ) -> None:
+        if chat is not None and not isinstance(chat, ChatService):
+            raise TypeError(
+                "Runner(chat=…) takes a ChatService (the reply() seam of ChatBackend was "
+                f"replaced; docs/chat.md), not {type(chat).__name__}"
+            )
         self.workflow = workflow
         self.engine = engine
         self.store = store
-        self.chat: ChatBackend = chat if chat is not None else EchoChat()
+        self._owns_chat = chat is None
+        self.chat = ChatService(workflow.llm_settings) if chat is None else chat
         self.debug = debug
         self._action_ids = frozenset(workflow.resources)
         self._info = workflow.info
@@ -119,9 +135,17 @@ class Runner:
         self._renew_on = renew_keys(workflow.session_config)
 
     def close(self) -> None:
-        """Dispose of the executors' SQL pools and HTTP clients, when they are the Runner's
-        own (no ``connections`` were given)."""
+        """Release the chat service's connections and the executors' pools and clients,
+        when the Runner made them."""
+        if self._owns_chat:
+            self.chat.close()
         self.executors.close()
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def handle(
         self,
@@ -186,19 +210,11 @@ class Runner:
             if trace is not None:
                 trace.outcome(f"not run: {exc.what}")
             return Response(501, error_body(501, message, request)), False
-        except ActionError as exc:  # an executor's: its stderr, if any, is the log's detail
-            stderr = exc.detail if isinstance(exc, ExecutorError) else None
-            detail = f"stderr:\n{stderr.rstrip()}" if stderr and stderr.strip() else ""
-            return self._failure(exc.message, detail, request, trace, status=exc.status), False
+        except ActionError as exc:
+            return self._action_failure(exc, request, trace), False
         except ExprError as exc:
             failure = f"expression failed in {context.action_id}"
             return self._failure(failure, exc.render(), request, trace), False
-        except ActionFailure as exc:
-            cause = exc.__cause__
-            detail = f"{type(cause).__name__}: {cause}"
-            return self._failure(
-                f"chat failed in {context.action_id}", detail, request, trace, cause
-            ), False
         except Exception as exc:  # a bug of ours still answers one JSON message, never a traceback
             detail = f"{type(exc).__name__}: {exc}"
             return self._failure(
@@ -215,6 +231,21 @@ class Runner:
                 f"internal error in {target.action_id}", detail, request, trace, exc
             ), False
 
+    def _action_failure(
+        self, error: ActionError, request: Request, trace: Trace | None
+    ) -> Response:
+        """An action that failed answers its status and its message (which names the
+        resource and holds no secret); a detail for the log (stderr) stays there, and in
+        the body only with ``debug``."""
+        message = f"{error.message} (request {request.request_id})"
+        stderr = error.detail if isinstance(error, ExecutorError) else None
+        detail = f"stderr:\n{stderr.rstrip()}" if stderr and stderr.strip() else None
+        logger.error("%s%s", message, f"\n{detail}" if detail else "")
+        if trace is not None and trace.resources:
+            trace.outcome(f"failed: {error.message}")
+        body = error_body(error.status, message, request, detail if self.debug else None)
+        return Response(error.status, body)
+
     def _failure(
         self,
         failure: str,
@@ -222,22 +253,20 @@ class Runner:
         request: Request,
         trace: Trace | None,
         cause: BaseException | None = None,
-        status: int = 500,
     ) -> Response:
-        """A failure (500, or an executor's 502/504) whose message names the resource and
-        request; the detail goes to the log.
+        """A 500 whose message names the resource and request; the detail goes to the log.
 
         An exception ``cause`` (not an expression error) is logged with its traceback.
         """
         message = f"{failure} (request {request.request_id})"
         if cause is None:
-            logger.error("%s", f"{message}\n{detail}" if detail else message)
+            logger.error("%s\n%s", message, detail)
         else:
             logger.error("%s: %s", message, detail, exc_info=cause)
         if trace is not None and trace.resources:
-            trace.outcome(f"failed: {detail or failure}")
-        body = error_body(status, message, request, (detail or None) if self.debug else None)
-        return Response(status, body)
+            trace.outcome(f"failed: {detail}")
+        body = error_body(500, message, request, detail if self.debug else None)
+        return Response(500, body)
 
 
 __all__ = ["ResourceTrace", "Response", "Runner", "Trace", "error_body"]

@@ -6,16 +6,13 @@ sets none, so ``settings.llm``, the environment and the built-in defaults apply;
 :mod:`.calls`). :class:`~.service.ChatService` sends it and answers a :class:`ChatReply`,
 whose ``output`` is what ``get('<actionId>')`` reads and whose ``data`` is what a chat
 target without ``apiResponse`` answers (SPEC §5).
-
-:class:`ChatBackend` is the older seam the runner holds today: ``reply(request) -> value``,
-the value becoming the resource's output. :class:`~.echo.EchoChat` keeps it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +99,3 @@ class ChatReply:
     def data(self) -> Any:
         """What a chat target without ``apiResponse`` answers: the text, or the parsed object."""
         return self.text if self.parsed is None else self.parsed
-
-
-class ChatBackend(Protocol):
-    """Where the runner sends rendered prompts; one backend serves many threads at once."""
-
-    def reply(self, request: ChatRequest) -> Any:
-        """The reply to ``request``; an exception fails the request with a 500."""
-        ...

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-from ..failures import UPSTREAM, ExecutorError
+from ..failures import REDACTED, UPSTREAM, ExecutorError
 from .base import ChatRequest, Message, Sampling
 from .messages import conversation
 from .options import (
@@ -117,7 +117,7 @@ class ChatCall:
 
 def redact(text: str, secret: str | None) -> str:
     """``text`` with every occurrence of ``secret`` replaced by ``[redacted]``."""
-    return text.replace(secret, "[redacted]") if secret else text
+    return text.replace(secret, REDACTED) if secret else text
 
 
 def resolve(request: ChatRequest, settings: LLMSettings, environ: Mapping[str, str]) -> ChatCall:
@@ -143,19 +143,26 @@ def _resolve(request: ChatRequest, settings: LLMSettings, environ: Mapping[str, 
     )
     own = settings.backend in (None, backend)  # settings' connection belongs to its backend
     model = _given("model", request.model) or (settings.model if own else None)
-    validate_option("role", request.role or "user")
+    if request.role:
+        validate_option("role", request.role)
     for message in request.scenario:
         validate_option("role", message.role)
-    streaming = request.streaming
-    shared = {
+    streaming, json_response, keys = (
+        request.streaming,
+        request.json_response,
+        request.json_response_keys,
+    )
+    shared: dict[str, Any] = {
         "action_id": request.action_id,
         "backend": backend,
         "messages": conversation(request),
         "timeout": _seconds(request.timeout) if request.timeout is not None else settings.timeout,
         "retries": DEFAULT_RETRIES if settings.retries is None else settings.retries,
         "streaming": bool(settings.streaming) if streaming is None else _flag(streaming),
-        "json_response": validate_option("jsonResponse", request.json_response),
-        "json_response_keys": validate_option("jsonResponseKeys", request.json_response_keys),
+        "json_response": json_response
+        if isinstance(json_response, bool)
+        else validate_option("jsonResponse", json_response),
+        "json_response_keys": validate_option("jsonResponseKeys", keys) if keys else (),
         "sampling": _sampling(request.sampling, settings.sampling),
     }
     if shared["timeout"] is None:

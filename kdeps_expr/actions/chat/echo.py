@@ -1,19 +1,20 @@
-"""The offline chat backend: the reply is the rendered prompt itself.
+"""EchoChat, deprecated: the runner's offline default before it held a ChatService.
 
-:class:`EchoChat` is the default of the runner's ``reply`` seam (:class:`~.base.ChatBackend`),
-whose value is the output as it is. :class:`~.service.ChatService` answers the same text
-for ``backend: echo``, inside KDeps' response object.
+The runner now makes its own :class:`~.service.ChatService` from ``settings.llm``, and
+``echo`` is the default backend, so a workflow that names no backend answers the rendered
+prompt without any of this. Reach this class through ``kdeps_expr.EchoChat`` or
+``kdeps_expr.actions.chat.EchoChat``, which warn (``DeprecationWarning``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from .options import LLMSettings
+from .service import ChatService
 
-from .base import ChatRequest
 
+class EchoChat(ChatService):
+    """Deprecated: a :class:`~.service.ChatService` whose every default is the ``echo``
+    backend (a resource that names another backend still reaches it)."""
 
-class EchoChat:
-    """The offline default: replies with the rendered prompt itself."""
-
-    def reply(self, request: ChatRequest) -> Any:
-        return request.prompt
+    def __init__(self) -> None:
+        super().__init__(LLMSettings(backend="echo"), environ={})

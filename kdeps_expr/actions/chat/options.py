@@ -82,6 +82,13 @@ def _text(value: Any) -> str:
     return value
 
 
+def _secret(value: Any) -> str:
+    """An API key: text, and a message that never quotes it."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {_kind(value)}")
+    return value
+
+
 def _timeout(value: Any) -> float:
     try:
         seconds = parse_duration(value)
@@ -143,7 +150,7 @@ def _suggest(text: str, known: tuple[str, ...]) -> str:
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "backend": _backend,
     "baseUrl": _text,
-    "apiKey": _text,
+    "apiKey": _secret,
     "model": _text,
     "role": _role,
     "timeout": _timeout,
