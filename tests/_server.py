@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,6 +29,13 @@ EXAMPLES = ROOT / "examples" / "workflows"
 STARTUP_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
 _LISTENING = re.compile(r"serving workflow .* on (http://\S+:\d+)$", re.MULTILINE)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for a process the test starts, or to be refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def workflow_copy(

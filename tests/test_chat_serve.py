@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from _llm_server import Answer, ModelServer
-from _server import ROOT, Server, environment, workflow_copy
+from _server import ROOT, Server, environment, free_port, workflow_copy
 
 from kdeps_expr.cli import main
 
@@ -25,16 +25,10 @@ STAND_IN = ROOT / "examples" / "fake_ollama.py"
 KEY = "sk-test-0123456789abcdef"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def stand_in() -> Iterator[str]:
     """examples/fake_ollama.py running on a free port; yields ``127.0.0.1:<port>``."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, str(STAND_IN), "--port", str(port)], stderr=subprocess.DEVNULL
     )

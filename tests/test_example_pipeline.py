@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,17 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
-from _server import EXAMPLES, environment
+from _server import EXAMPLES, environment, free_port
 
 from kdeps_expr.cli import main
 
 QUOTE = "Simplicity is prerequisite for reliability."
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ full and leave the session as it was, byte for byte.
 from __future__ import annotations
 
 import logging
-import socket
 import sqlite3
 import textwrap
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _server import free_port
 from _upstream import Upstream
 from session_backends import POSTGRES_URL, SHARED_BACKENDS, open_backend, require_postgres
 
@@ -88,13 +88,6 @@ def error(response: Response) -> tuple[int, str]:
     assert response.body["success"] is False
     assert response.body["error"]["code"] == response.status
     return response.status, response.body["error"]["message"]
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # ---- outputs and accessors --------------------------------------------------------------------
@@ -462,7 +455,7 @@ def test_a_failure_is_logged_in_full(
 def test_http_failures_answer_502_and_504(
     tmp_path: Path, store: SessionStore, upstream: Upstream
 ) -> None:
-    port = closed_port()
+    port = free_port()
     refused = f"actionId: main\nhttpClient: {{url: 'http://127.0.0.1:{port}/x?key=secret'}}\n"
     assert error(run(tmp_path, refused, store)) == (
         502,
