@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..workflow.loader import inspect_workflow
-from .common import Subcommands, count
+from .common import Subcommands, add_command, count
 
 
 def register(commands: Subcommands) -> None:
@@ -14,8 +14,7 @@ def register(commands: Subcommands) -> None:
         "Load a workflow and print every error and warning; exit 1 on an error "
         "(with --strict, on a warning too)."
     )
-    parser = commands.add_parser("check", help=help_text, description=help_text, allow_abbrev=False)
-    parser.add_argument("workflow", metavar="WORKFLOW", help="the workflow folder")
+    parser = add_command(commands, "check", help_text, _cmd_check, workflow=True)
     parser.add_argument(
         "--explain",
         action="store_true",
@@ -26,7 +25,6 @@ def register(commands: Subcommands) -> None:
         action="store_true",
         help="treat warnings as errors (exit 1 when there is one), for CI",
     )
-    parser.set_defaults(handler=_cmd_check)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:

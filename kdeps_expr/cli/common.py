@@ -14,6 +14,26 @@ Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """What ``register(commands)`` of each command module adds its parser to."""
 
 
+def add_command(
+    commands: Subcommands,
+    name: str,
+    help_text: str,
+    handler: Command,
+    *,
+    workflow: bool = False,
+    usage: str | None = None,
+) -> argparse.ArgumentParser:
+    """A command's parser: its help also as description, no abbreviated options, its
+    handler; with ``workflow``, the WORKFLOW folder as its first argument."""
+    parser = commands.add_parser(
+        name, help=help_text, description=help_text, allow_abbrev=False, usage=usage
+    )
+    if workflow:
+        parser.add_argument("workflow", metavar="WORKFLOW", help="the workflow folder")
+    parser.set_defaults(handler=handler)
+    return parser
+
+
 class UsageError(Exception):
     """A malformed option value (``--query`` without ``=``, a ``--body`` that is not JSON)."""
 

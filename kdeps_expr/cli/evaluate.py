@@ -13,6 +13,7 @@ from .common import (
     Command,
     Subcommands,
     UsageError,
+    add_command,
     add_request_options,
     add_state_options,
     json_pairs,
@@ -28,7 +29,7 @@ def _add_evaluation(
     help_text: str,
     handler: Command,
 ) -> None:
-    parser = commands.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
+    parser = add_command(commands, name, help_text, handler)
     parser.add_argument(
         subject.lower(),
         metavar=subject,
@@ -41,7 +42,6 @@ def _add_evaluation(
         action="store_true",
         help='print {"value": ..., "session": {...}, "memory": {...}} to show what set() did',
     )
-    parser.set_defaults(handler=handler)
 
 
 def register(commands: Subcommands) -> None:

@@ -7,7 +7,7 @@ import sys
 
 from ..workflow.graph import requires_graph, to_mermaid, to_svg
 from ..workflow.loader import load_workflow
-from .common import Subcommands
+from .common import Subcommands, add_command
 
 FORMATS = {"mermaid": to_mermaid, "svg": to_svg}
 
@@ -18,12 +18,10 @@ def register(commands: Subcommands) -> None:
         "Draw a workflow's requires graph: its routes, the resources they run, which "
         "resource requires which, and which answer 501 here; as Mermaid text or SVG."
     )
-    parser = commands.add_parser("graph", help=help_text, description=help_text, allow_abbrev=False)
-    parser.add_argument("workflow", metavar="WORKFLOW", help="the workflow folder")
+    parser = add_command(commands, "graph", help_text, _cmd_graph, workflow=True)
     parser.add_argument(
         "--format", choices=sorted(FORMATS), default="mermaid", help="mermaid (default) or svg"
     )
-    parser.set_defaults(handler=_cmd_graph)
 
 
 def _cmd_graph(args: argparse.Namespace) -> int:

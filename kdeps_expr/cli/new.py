@@ -15,7 +15,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from ..errors import ExprError
-from .common import Subcommands
+from .common import Subcommands, add_command
 
 TEMPLATES = {
     "api": "a JSON API: one route, the input checked, a greeting answered",
@@ -32,7 +32,7 @@ def register(commands: Subcommands) -> None:
         "Write a new workflow folder NAME in today's flat layout (C), with a README: "
         "it passes check --strict and runs with run."
     )
-    parser = commands.add_parser("new", help=help_text, description=help_text, allow_abbrev=False)
+    parser = add_command(commands, "new", help_text, _cmd_new)
     parser.add_argument("name", metavar="NAME", help="the folder to create; its name names it")
     parser.add_argument(
         "--template",
@@ -40,7 +40,6 @@ def register(commands: Subcommands) -> None:
         default="api",
         help="; ".join(f"{name}: {what}" for name, what in TEMPLATES.items()) + " (default: api)",
     )
-    parser.set_defaults(handler=_cmd_new)
 
 
 def _files(folder: Traversable, prefix: str = "") -> list[tuple[str, Traversable]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..workflow.loader import load_workflow
-from .common import Subcommands
+from .common import Subcommands, add_command
 from .serve import port_number
 
 
@@ -16,9 +16,7 @@ def register(commands: Subcommands) -> None:
         "session, and, given a workflow, to see how each of its value strings was read "
         "and its requires graph."
     )
-    parser = commands.add_parser(
-        "playground", help=help_text, description=help_text, allow_abbrev=False
-    )
+    parser = add_command(commands, "playground", help_text, _cmd_playground)
     parser.add_argument(
         "workflow", metavar="WORKFLOW", nargs="?", help="a workflow folder to try things beside"
     )
@@ -26,7 +24,6 @@ def register(commands: Subcommands) -> None:
     parser.add_argument(
         "--port", type=port_number, default=3100, help="the port (default: 3100; 0 picks one)"
     )
-    parser.set_defaults(handler=_cmd_playground)
 
 
 def _cmd_playground(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ from ..language.trial import attempt
 from .common import (
     Subcommands,
     UsageError,
+    add_command,
     add_request_options,
     add_state_options,
     json_pairs,
@@ -263,13 +264,12 @@ def register(commands: Subcommands) -> None:
         "An interactive prompt: evaluate expressions line by line against a request, a "
         "session and memory that carry from line to line; :help lists its commands."
     )
-    parser = commands.add_parser("repl", help=help_text, description=help_text, allow_abbrev=False)
+    parser = add_command(commands, "repl", help_text, _cmd_repl)
     add_request_options(parser)
     add_state_options(parser)
     parser.add_argument(
         "--history", metavar="FILE", help=f"the history file (default: {history_path()})"
     )
-    parser.set_defaults(handler=_cmd_repl)
 
 
 def _cmd_repl(args: argparse.Namespace) -> int:

@@ -10,7 +10,14 @@ from http import HTTPStatus
 
 from ..workflow.loader import load_workflow
 from ..workflow.runner import Response, Runner, Trace
-from .common import Subcommands, UsageError, add_request_options, print_json, request_from
+from .common import (
+    Subcommands,
+    UsageError,
+    add_command,
+    add_request_options,
+    print_json,
+    request_from,
+)
 
 
 def register(commands: Subcommands) -> None:
@@ -19,8 +26,7 @@ def register(commands: Subcommands) -> None:
         "Run one request against a workflow and its configured session store, and print "
         "the response; exit 1 when its status is 400 or more."
     )
-    parser = commands.add_parser("run", help=help_text, description=help_text, allow_abbrev=False)
-    parser.add_argument("workflow", metavar="WORKFLOW", help="the workflow folder")
+    parser = add_command(commands, "run", help_text, _cmd_run, workflow=True)
     parser.add_argument(
         "--action", metavar="ID", help="the resource to run (default: targetActionId)"
     )
@@ -49,7 +55,6 @@ def register(commands: Subcommands) -> None:
     parser.add_argument(
         "--debug", action="store_true", help="include the full error in a 500 response"
     )
-    parser.set_defaults(handler=_cmd_run)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..workflow.schema import schema_text
-from .common import Subcommands
+from .common import Subcommands, add_command
 
 
 def register(commands: Subcommands) -> None:
@@ -15,10 +15,7 @@ def register(commands: Subcommands) -> None:
         "Print the JSON Schema of workflow.yaml and resource files (layouts A, B and C) that "
         "check and the loader use; point an editor's YAML support at it."
     )
-    parser = commands.add_parser(
-        "schema", help=help_text, description=help_text, allow_abbrev=False
-    )
-    parser.set_defaults(handler=_cmd_schema)
+    add_command(commands, "schema", help_text, _cmd_schema)
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:

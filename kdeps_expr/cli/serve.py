@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..workflow.loader import load_workflow
-from .common import Subcommands
+from .common import Subcommands, add_command
 
 
 def register(commands: Subcommands) -> None:
@@ -14,8 +14,7 @@ def register(commands: Subcommands) -> None:
         "Serve a workflow over HTTP: its settings.apiServer.routes, /actions/{actionId} and "
         "/health, with sessions in the kdeps_session_id cookie or the X-Session-ID header."
     )
-    parser = commands.add_parser("serve", help=help_text, description=help_text, allow_abbrev=False)
-    parser.add_argument("workflow", metavar="WORKFLOW", help="the workflow folder")
+    parser = add_command(commands, "serve", help_text, _cmd_serve, workflow=True)
     parser.add_argument(
         "--host",
         help="the address to listen on (default: settings.apiServer.hostIp, else 127.0.0.1)",
@@ -44,7 +43,6 @@ def register(commands: Subcommands) -> None:
         action="store_true",
         help="also serve the playground page for this workflow at /_playground/",
     )
-    parser.set_defaults(handler=_cmd_serve)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from ..language.context import utc_timestamp
 from ..sessions import SessionStore, open_store_url
 from ..workflow.loader import load_workflow
-from .common import Subcommands, UsageError, count
+from .common import Subcommands, UsageError, add_command, count
 
 
 def register(commands: Subcommands) -> None:
@@ -20,11 +20,11 @@ def register(commands: Subcommands) -> None:
         "List, show, delete or purge the sessions in a workflow's session store, or in the "
         "store at --store URL."
     )
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "sessions",
-        help=help_text,
-        description=help_text,
-        allow_abbrev=False,
+        help_text,
+        _cmd_sessions,
         usage="kdeps-expr sessions [-h] [--store URL] [WORKFLOW] {list,show ID,delete ID,purge}",
     )
     parser.add_argument(
@@ -41,7 +41,6 @@ def register(commands: Subcommands) -> None:
         "redis://host:port/db[?keyPrefix=PREFIX] or "
         "postgresql://user@host:port/database[?schema=S&table=T]",
     )
-    parser.set_defaults(handler=_cmd_sessions)
 
 
 _SESSION_ACTIONS = {"list": 0, "show": 1, "delete": 1, "purge": 0}
