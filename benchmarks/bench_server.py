@@ -100,6 +100,7 @@ BACKENDS = {
 }
 GTHREADS = 8
 STARTUP_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -230,7 +231,7 @@ def free_port() -> int:
 
 
 @dataclass
-class Running:
+class Started:
     """A started server: its process, port and log."""
 
     process: subprocess.Popen[bytes]
@@ -239,9 +240,25 @@ class Running:
 
 
 @contextmanager
-def started(row: Row, folder: Path) -> Iterator[Running]:
-    """Start ``row``'s server in a session of its own on its CPUs; stop its whole group at
-    the end."""
+def running_servers(rows: Sequence[Row], folder: Path) -> Iterator[dict[Row, Started]]:
+    """Start every row's server, each in a session of its own on its CPUs; yield them once
+    each answers the cart (:func:`wait_ready`); stop them all (and their process groups)
+    at the end."""
+    servers: dict[Row, Started] = {}
+    try:
+        for row in rows:
+            servers[row] = _start(row, folder)
+        for row, server in servers.items():
+            wait_ready(row, server)
+        yield servers
+    finally:
+        for server in servers.values():
+            server.process.terminate()
+        for server in servers.values():
+            _reap(server.process)
+
+
+def _start(row: Row, folder: Path) -> Started:
     port = free_port()
     log = folder / f"{row.server}-{row.store}.log".replace(" ", "_").replace(",", "")
     cpus = server_cpus(row.workers)
@@ -255,32 +272,32 @@ def started(row: Row, folder: Path) -> Iterator[Running]:
             start_new_session=True,
             preexec_fn=lambda: os.sched_setaffinity(0, cpus),
         )
+    return Started(process, port, log)
+
+
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    """Wait for a terminated server, kill it after ``STOP_TIMEOUT``, then kill whatever is
+    left of its process group."""
     try:
-        yield Running(process, port, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
-def wait_ready(row: Row, running: Running) -> None:
-    """Wait until ``running`` accepts connections, then check it does the cart's work."""
+def wait_ready(row: Row, server: Started) -> None:
+    """Wait until ``server`` accepts connections, then check it does the cart's work."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
-    while not _answers(running.port):
-        if running.process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(
-                f"{row.label} on {row.store} did not start:\n{running.log.read_text()}"
-            )
+    while not _answers(server.port):
+        if server.process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"{row.label} on {row.store} did not start:\n{server.log.read_text()}")
         time.sleep(0.1)
     try:
-        check_cart(running.port)
-    except CartError as exc:
-        raise SystemExit(f"{row.label} on {row.store}: {exc}") from exc
+        check_cart(server.port)
+    except (CartError, OSError) as exc:
+        raise SystemExit(f"{row.label} on {row.store}: {exc}\n{server.log.read_text()}") from exc
 
 
 def _answers(port: int) -> bool:
@@ -405,7 +422,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def measure(
-    shown: list[tuple[str, Row]], servers: dict[Row, Running], args: argparse.Namespace
+    shown: list[tuple[str, Row]], servers: dict[Row, Started], args: argparse.Namespace
 ) -> dict[tuple[str, Row], list[Result]]:
     """Every round of every shown row that has a server, rounds interleaved per workload."""
     results: dict[tuple[str, Row], list[Result]] = {}
@@ -413,10 +430,10 @@ def measure(
         for workload in WORKLOADS:
             for _ in range(args.rounds):
                 for row in (row for w, row in shown if w == workload and row in servers):
-                    running = servers[row]
+                    server = servers[row]
                     name = f"{workload} {STORES[row.store]} {row.label}"
                     print(f"{name} ...", end=" ", file=sys.stderr, flush=True)
-                    load = Load(running.port, running.process.pid, workload, args.concurrency)
+                    load = Load(server.port, server.process.pid, workload, args.concurrency)
                     result = pool.submit(client, load, args.requests, client_cpu()).result()
                     print(f"{result.rate:,.0f} req/s", file=sys.stderr)
                     if set(result.statuses) != {200}:
@@ -444,9 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stack.callback(_clean_redis, args.redis_url, places.prefix)
         if any(row.store == "postgres" for row in wanted):
             stack.enter_context(postgres_schema(args.postgres_url, places.schema))
-        servers = {row: stack.enter_context(started(row, places.folder)) for row in wanted}
-        for row, running in servers.items():
-            wait_ready(row, running)
+        servers = stack.enter_context(running_servers(wanted, places.folder))
         results = measure(shown, servers, args)
     measured = {key: median(values) for key, values in results.items()}
     print(table(measured, shown, args))
