@@ -98,7 +98,7 @@ BACKENDS = {
     DJANGO: {"sqlite": "db", "redis": "cache", "postgres": "db"},
     FLASK: {"sqlite": "sqlalchemy", "redis": "redis", "postgres": "sqlalchemy"},
 }
-GTHREADS = 8
+GTHREADS = 4
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
 
@@ -442,8 +442,13 @@ def measure(
     return results
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
+    signal.signal(signal.SIGTERM, _stop)  # stop the servers and clean the stores on SIGTERM too
     run = uuid.uuid4().hex[:8]
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         places = Places(
