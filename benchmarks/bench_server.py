@@ -38,14 +38,14 @@ Servers, all answering the same JSON document (``cart_shape.answer``):
 - ``Starlette + starsessions``: its ``RedisStore`` on kdeps' uvicorn setup; it ships no
   SQLite or PostgreSQL store ("–").
 - ``Django sessions``: the ``db`` engine on SQLite and PostgreSQL, the ``cache`` engine on
-  Redis (``cart_django``). Served as WSGI by gunicorn, one ``gthread`` worker with
-  ``GTHREADS`` threads: Django's session middleware and ORM are synchronous, so under ASGI
-  (uvicorn) every request crosses ``sync_to_async`` into a thread, which measured slower
-  than gunicorn's threads on every store.
-- ``Flask-Session``: the ``sqlalchemy`` backend on SQLite and PostgreSQL, ``redis`` on
-  Redis (``cart_flask``), on the same gunicorn ``gthread`` setup, which measured faster
-  than ``a2wsgi`` under uvicorn (a2wsgi hands every request to a thread pool and back to
-  the event loop).
+  Redis (``cart_django``); ``Flask-Session``: the ``sqlalchemy`` backend on SQLite and
+  PostgreSQL, ``redis`` on Redis (``cart_flask``). Both are served as WSGI by gunicorn, one
+  ``gthread`` worker with ``GTHREADS`` threads. Tried on the SQLite and Redis rows against
+  Django's ASGI app under uvicorn and Flask under ``a2wsgi`` + uvicorn (kdeps' uvicorn
+  settings), gunicorn was faster on every row tried, 1.3 to 5 times: Django's session
+  middleware and ORM are synchronous, so under ASGI every request crosses
+  ``sync_to_async`` into a thread and back, and a2wsgi does the same for all of Flask.
+  Four and eight threads measured alike (within the machine's noise); four is kept.
 
 Peers are single-process servers (gunicorn's arbiter only supervises its one worker).
 ``vs best peer`` compares a kdeps row with the fastest peer on the same workload and store
