@@ -92,7 +92,6 @@ WORKLOADS = ("view", "add")
 STORES = {"sqlite": "SQLite", "redis": "Redis", "postgres": "PostgreSQL"}
 KDEPS, KDEPS_2, FLOOR = "kdeps", "kdeps, 2 workers", "hand-written floor"
 STARSESSIONS, DJANGO, FLASK = "Starlette + starsessions", "Django sessions", "Flask-Session"
-SERVERS = (KDEPS, KDEPS_2, FLOOR, STARSESSIONS, DJANGO, FLASK)
 PEERS = (STARSESSIONS, DJANGO, FLASK)
 BACKENDS = {
     DJANGO: {"sqlite": "db", "redis": "cache", "postgres": "db"},
