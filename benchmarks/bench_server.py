@@ -209,11 +209,7 @@ def client_cpu() -> int:
 def server_cpus(workers: int) -> set[int]:
     """The CPUs of a server with ``workers`` processes (see the module docstring)."""
     cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) == 1:
-        return set(cpus)
-    if len(cpus) > workers:
-        return set(cpus[:workers])
-    return set(cpus)
+    return set(cpus[:workers]) if len(cpus) > workers else set(cpus)
 
 
 def _environ(extra: dict[str, str]) -> dict[str, str]:
@@ -223,6 +219,7 @@ def _environ(extra: dict[str, str]) -> dict[str, str]:
 
 
 def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
