@@ -74,7 +74,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -422,7 +421,7 @@ def measure(
 ) -> dict[tuple[str, Row], list[Result]]:
     """Every round of every shown row that has a server, rounds interleaved per workload."""
     results: dict[tuple[str, Row], list[Result]] = {}
-    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+    with get_context("spawn").Pool(1) as pool:  # terminated, not waited for, on an error
         for workload in WORKLOADS:
             for _ in range(args.rounds):
                 for row in (row for w, row in shown if w == workload and row in servers):
@@ -430,7 +429,7 @@ def measure(
                     name = f"{workload} {STORES[row.store]} {row.label}"
                     print(f"{name} ...", end=" ", file=sys.stderr, flush=True)
                     load = Load(server.port, server.process.pid, workload, args.concurrency)
-                    result = pool.submit(client, load, args.requests, client_cpu()).result()
+                    result = pool.apply(client, (load, args.requests, client_cpu()))
                     print(f"{result.rate:,.0f} req/s", file=sys.stderr)
                     if set(result.statuses) != {200}:
                         raise SystemExit(f"{name} answered {result.statuses}")
