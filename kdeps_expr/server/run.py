@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import signal
@@ -174,31 +175,48 @@ def serve(
                 )
                 return 0 if served else 1
 
-    def work(slot: int) -> bool:
-        """One worker's server, in its process: its own store, the cleaner in worker 0."""
-        try:
-            own_store = workflow.open_store()
-        except ExprError as exc:
-            logger.error("%s", exc.render())
-            return False
-        with closing(own_store):
-            if slot == 0:
-                logger.info(
-                    "worker 0 runs the session cleaner (every %gs)", own_store.cleanup_interval
-                )
-            return _serve_app(
-                workflow,
-                own_store,
-                options,
-                sock,
-                debug=debug,
-                playground=playground,
-                reload_from=None,
-                cleaner=slot == 0,
-            )
-
+    work = functools.partial(
+        _serve_worker,
+        workflow=workflow,
+        options=options,
+        sock=sock,
+        debug=debug,
+        playground=playground,
+    )
     with sock:
         return Supervisor(workers, work).run()
+
+
+def _serve_worker(
+    slot: int,
+    *,
+    workflow: Workflow,
+    options: ServerOptions,
+    sock: socket.socket,
+    debug: bool,
+    playground: bool,
+) -> bool:
+    """Worker ``slot``'s server, in its own process (:class:`.supervisor.Supervisor`): its
+    own session store, and the session cleaner in worker 0 only; False when it could not
+    start."""
+    try:
+        store = workflow.open_store()
+    except ExprError as exc:
+        logger.error("%s", exc.render())
+        return False
+    with closing(store):
+        if slot == 0:
+            logger.info("worker 0 runs the session cleaner (every %gs)", store.cleanup_interval)
+        return _serve_app(
+            workflow,
+            store,
+            options,
+            sock,
+            debug=debug,
+            playground=playground,
+            reload_from=None,
+            cleaner=slot == 0,
+        )
 
 
 def workers_refusal(workers: int, workflow: Workflow, *, reloading: bool) -> str | None:
