@@ -23,8 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 from _server import EXAMPLES, Server, environment, workflow_copy
-
-from kdeps_expr.cli.main import main
+from test_cli import run
 
 WAIT = 20.0
 WORKER_STARTED = re.compile(r"\[(\d+)\]: worker (\d+) started \(pid (\d+)\)$", re.MULTILINE)
@@ -67,15 +66,6 @@ def expire(database: Path, session_id: str) -> None:
         connection.execute(
             "INSERT INTO sessions VALUES (?, '{}', 1, ?, ?)", (session_id, now - 60, now - 10)
         )
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        status = main(list(argv))
-    except SystemExit as exit_:
-        status = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 @pytest.mark.parametrize(

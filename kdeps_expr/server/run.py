@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import os
 import signal
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -153,7 +153,6 @@ def serve(
         options = ServerOptions.from_settings(workflow.settings, store.ttl)
         if access_log:
             options = dataclasses.replace(options, access_log=True)
-        debug = debug or options.debug
         sock = _listen(
             workflow,
             host or options.host,
@@ -161,62 +160,12 @@ def serve(
             workers,
             playground,
         )
+        serving = _Serving(workflow, options, sock, debug or options.debug, playground)
         if workers == 1:
             with sock:
-                served = _serve_app(
-                    workflow,
-                    store,
-                    options,
-                    sock,
-                    debug=debug,
-                    playground=playground,
-                    reload_from=reload_from,
-                    cleaner=True,
-                )
-                return 0 if served else 1
-
-    work = functools.partial(
-        _serve_worker,
-        workflow=workflow,
-        options=options,
-        sock=sock,
-        debug=debug,
-        playground=playground,
-    )
+                return 0 if serving.run(store, reload_from=reload_from, cleaner=True) else 1
     with sock:
-        return Supervisor(workers, work).run()
-
-
-def _serve_worker(
-    slot: int,
-    *,
-    workflow: Workflow,
-    options: ServerOptions,
-    sock: socket.socket,
-    debug: bool,
-    playground: bool,
-) -> bool:
-    """Worker ``slot``'s server, in its own process (:class:`.supervisor.Supervisor`): its
-    own session store, and the session cleaner in worker 0 only; False when it could not
-    start."""
-    try:
-        store = workflow.open_store()
-    except ExprError as exc:
-        logger.error("%s", exc.render())
-        return False
-    with closing(store):
-        if slot == 0:
-            logger.info("worker 0 runs the session cleaner (every %gs)", store.cleanup_interval)
-        return _serve_app(
-            workflow,
-            store,
-            options,
-            sock,
-            debug=debug,
-            playground=playground,
-            reload_from=None,
-            cleaner=slot == 0,
-        )
+        return Supervisor(workers, serving.worker).run()
 
 
 def workers_refusal(workers: int, workflow: Workflow, *, reloading: bool) -> str | None:
@@ -259,56 +208,71 @@ def _listen(
     return sock
 
 
-def _serve_app(
-    workflow: Workflow,
-    store: SessionStore,
-    options: ServerOptions,
-    sock: socket.socket,
-    *,
-    debug: bool,
-    playground: bool,
-    reload_from: str | Path | None,
-    cleaner: bool,
-) -> bool:
-    """Run the workflow's app on ``sock`` with ``store`` until SIGINT or SIGTERM (the
-    session cleaner too, with ``cleaner``); False when it failed to start."""
-    chat = ChatService(workflow.llm_settings)  # the process's: every runner's, reloads' too
-    connections = Connections()  # the executors' SQL pools and HTTP clients, likewise
-    try:
+@dataclass(frozen=True)
+class _Serving:
+    """What ``serve`` runs in each process that serves: the workflow's app on ``sock``."""
 
-        def runner_for(loaded: Workflow) -> Runner:
-            return Runner(
-                loaded,
-                loaded.engine,
-                store,
-                chat=chat,
-                debug=debug,
-                connections=connections,
+    workflow: Workflow
+    options: ServerOptions
+    sock: socket.socket
+    debug: bool
+    playground: bool
+
+    def worker(self, slot: int) -> bool:
+        """Worker ``slot``'s server, in its own process (:class:`.supervisor.Supervisor`):
+        its own session store, and the session cleaner in worker 0 only; False when it
+        could not start."""
+        try:
+            store = self.workflow.open_store()
+        except ExprError as exc:
+            logger.error("%s", exc.render())
+            return False
+        with closing(store):
+            if slot == 0:
+                logger.info("worker 0 runs the session cleaner (every %gs)", store.cleanup_interval)
+            return self.run(store, reload_from=None, cleaner=slot == 0)
+
+    def run(self, store: SessionStore, *, reload_from: str | Path | None, cleaner: bool) -> bool:
+        """Run the app with ``store`` until SIGINT or SIGTERM (the session cleaner too, with
+        ``cleaner``); False when it failed to start."""
+        workflow, options = self.workflow, self.options
+        chat = ChatService(workflow.llm_settings)  # the process's: every runner's, reloads' too
+        connections = Connections()  # the executors' SQL pools and HTTP clients, likewise
+        try:
+
+            def runner_for(loaded: Workflow) -> Runner:
+                return Runner(
+                    loaded,
+                    loaded.engine,
+                    store,
+                    chat=chat,
+                    debug=self.debug,
+                    connections=connections,
+                )
+
+            runner = runner_for(workflow)
+            extra: list[BaseRoute] = []
+            told: list[Callable[[Workflow], None]] = []
+            if self.playground:
+                bench = Bench(workflow)
+                extra = playground_routes(bench)
+                told.append(bench.use)
+            watch = None
+            if reload_from is not None:
+                watch = Reloader(reload_from, workflow, runner_for, told).watch
+            app = create_app(
+                lambda: _cleaning(store, runner) if cleaner else nullcontext(runner),
+                workflow.api_routes,
+                workflow.resources,
+                options,
+                extra_routes=extra,
+                watch=watch,
             )
-
-        runner = runner_for(workflow)
-        extra: list[BaseRoute] = []
-        told: list[Callable[[Workflow], None]] = []
-        if playground:
-            bench = Bench(workflow)
-            extra = playground_routes(bench)
-            told.append(bench.use)
-        watch = None
-        if reload_from is not None:
-            watch = Reloader(reload_from, workflow, runner_for, told).watch
-        app = create_app(
-            lambda: _cleaning(store, runner) if cleaner else nullcontext(runner),
-            workflow.api_routes,
-            workflow.resources,
-            options,
-            extra_routes=extra,
-            watch=watch,
-        )
-        limits = HttpLimits(options.max_header_bytes, options.request_timeout)
-        return run_app(app, sock, limits=limits)
-    finally:
-        chat.close()
-        connections.close()
+            limits = HttpLimits(options.max_header_bytes, options.request_timeout)
+            return run_app(app, self.sock, limits=limits)
+        finally:
+            chat.close()
+            connections.close()
 
 
 def _check_playground_path(workflow: Workflow) -> None:
