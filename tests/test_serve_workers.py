@@ -18,12 +18,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 from _server import EXAMPLES, Server, environment, workflow_copy
+from _workflows import write_workflow
 from test_cli import run
+from test_executors_serve import RESOURCES, WORKFLOW
 
 WAIT = 20.0
 WORKER_STARTED = re.compile(r"\[(\d+)\]: worker (\d+) started \(pid (\d+)\)$", re.MULTILINE)
@@ -187,13 +190,21 @@ def test_the_cleaner_runs_in_one_worker_and_a_restart_keeps_it_single(tmp_path: 
 
 
 @pytest.mark.parametrize(("number", "status"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
-def test_a_stopped_server_leaves_no_worker(tmp_path: Path, number: int, status: int) -> None:
-    workflow = workflow_copy(tmp_path, "cart")
-    with Server(workflow, tmp_path / "w.log", ["--workers", "3"]) as server:
+def test_a_stopped_server_finishes_its_requests_and_leaves_no_worker(
+    tmp_path: Path, number: int, status: int
+) -> None:
+    root = write_workflow(
+        tmp_path / "slow", {"workflow.yaml": WORKFLOW, "resources/all.yaml": RESOURCES}
+    )
+    with Server(root, tmp_path / "w.log", ["--workers", "3"]) as server:
         pids = started(server, 3).values()
         assert all(running(pid) for pid in pids)
-        assert server.process is not None
-        server.process.send_signal(number)
+        with ThreadPoolExecutor(1) as pool:
+            slow = pool.submit(httpx.get, f"{server.url}/slow", timeout=WAIT)
+            time.sleep(0.5)  # its exec (a 2 s sleep) has started
+            assert server.process is not None
+            server.process.send_signal(number)
+            assert slow.result().json()["data"] == "done"
         assert server.process.wait(WAIT) == status
     assert not any(running(pid) for pid in pids)
     log = server.log_text()
