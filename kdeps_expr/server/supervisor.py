@@ -42,6 +42,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from types import FrameType
+from typing import Any
 
 from .app import logger
 
@@ -71,7 +72,7 @@ class Supervisor:
         """The live workers: pid -> slot."""
         self._parent_only: tuple[int, ...] = ()
         self._lifeline = -1
-        self._handlers: dict[int, Callable[[int, FrameType | None], object] | int | None] = {}
+        self._handlers: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
 
     def run(self) -> int:
         """Start the workers and supervise them until they are gone; the exit status (0 after
@@ -84,14 +85,15 @@ class Supervisor:
         self._parent_only = (wake_read, wake_write, lifeline_write)
         for fd in (wake_read, wake_write):
             os.set_blocking(fd, False)
-        self._handlers = {number: signal.signal(number, _noted) for number in _HANDLED}
+        self._handlers = {number: signal.getsignal(number) for number in _HANDLED}
+        for number in _HANDLED:
+            signal.signal(number, _noted)
         previous_wakeup = signal.set_wakeup_fd(wake_write)
         try:
             return self._supervise(wake_read)
         finally:
             signal.set_wakeup_fd(previous_wakeup)
-            for number, handler in self._handlers.items():
-                signal.signal(number, handler)
+            self._restore_handlers()
             for fd in (*self._parent_only, self._lifeline):
                 os.close(fd)
 
@@ -144,8 +146,7 @@ class Supervisor:
         status = COULD_NOT_START
         try:
             signal.set_wakeup_fd(-1)
-            for number, handler in self._handlers.items():
-                signal.signal(number, handler)
+            self._restore_handlers()
             for fd in self._parent_only:
                 os.close(fd)
             _stop_with_parent(self._lifeline)
@@ -158,6 +159,12 @@ class Supervisor:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(status)
+
+    def _restore_handlers(self) -> None:
+        """The signal handlers from before :meth:`run` (the default for one that was not
+        set from Python)."""
+        for number, handler in self._handlers.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
 
     def _signal_all(self, number: int) -> None:
         for pid in self.slots:
