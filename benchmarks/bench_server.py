@@ -1,361 +1,298 @@
-"""Load benchmark of ``kdeps-expr serve``: the cart example on SQLite and Redis vs bare Starlette.
+"""Load benchmark of ``kdeps-expr serve`` on the seed's cart: kdeps against the hand-written
+floors and the Python peers, on SQLite, Redis and PostgreSQL.
 
-One run prints one table. The three servers run side by side, each pinned to CPU 0 where
-the machine has two or more cores (an idle server costs nothing); the load client runs in
-a separate process pinned to CPU 1, so the server under load gets its core. The client is
-the same for every row: raw HTTP/1.1 over ``--concurrency`` keep-alive connections on
-asyncio (uvloop when installed), timing each request. Rows are measured in ``--rounds``
-interleaved rounds and each row shows its median round, so a neighbour's load on a shared
-machine hits every row alike.
+One run prints one markdown table: per workload, store and server, the median round's
+requests per second, the server's CPU time per request, and the p50, p99 and max latency.
+
+**Method.** Every server runs in its own process(es), started once and kept for the run;
+the load client (``server_load``: raw HTTP/1.1 over ``--concurrency`` keep-alive
+connections, one session each, uvloop) runs in another process. Cores: the client is
+pinned to the last CPU; a single-process server to the first, so server and client never
+share a core on a machine with two or more. A 2-worker kdeps server gets the first two
+CPUs when the machine has three or more, and on a 2-core machine both cores, one of them
+shared with the client (its figures understate what two free cores give). Redis and
+PostgreSQL are not pinned. Rows are measured in ``--rounds`` interleaved rounds (every
+server once per round, in turn), so a neighbour's load on a shared machine hits every row
+alike, and each row shows its median round by req/s. CPU µs/req is the ``utime + stime``
+of the server process and every process below it (workers, gunicorn's arbiter and worker;
+not Redis or PostgreSQL), read from ``/proc/<pid>/stat`` when the timed requests start and
+when they end, divided by the timed requests. Before measuring, every server is checked to
+do the cart's work (``cart_shape.check_cart``: two adds give count 2, the view their total).
 
 Workloads, on the routes of ``examples/workflows/cart`` (``/api/v1/cart``):
 
 - ``view``: every connection first adds five items to its own cart, then measures
-  ``GET`` (viewCart: one session read and expiry push per request);
-- ``add``: every connection measures ``POST`` with a JSON item (addToCart: one session
-  read and write), starting a fresh session every ten items so carts stay small.
+  ``GET`` (one session read);
+- ``add``: every connection measures ``POST`` with a JSON item (a session read and
+  write), starting a fresh session every ten items so carts stay small.
 
-The bare server answers the same path from a plain Starlette endpoint on the same uvicorn
-configuration (``kdeps_expr.server.run_app``): after reading the request body it returns
-a ``JSONResponse`` of the document the cart example answers for that method with five
-items in the cart (captured from it before the run). Target: the cart rows reach at
-least half of bare.
+Servers, all answering the same JSON document (``cart_shape.answer``):
 
-The floor servers show what that target asks of a store. Each is the least a hand-written
-Starlette endpoint can do for the cart on the same uvicorn setup: read the session named
-by the cookie (one SQLite ``SELECT`` by primary key, or one Redis ``GET``) and, for an
-add, write it back (one ``UPDATE``/``INSERT``, or one ``SET … PX``), with no expression
-engine, no version check against other processes, no expiry push on a read, no request
-id and no error handling. A kdeps row cannot be faster than its floor; the ``vs floor``
-column says how close it comes. The ``bare + 1 write`` rows go lower still: the bare
-endpoint plus one write of a constant per request (a SQLite ``INSERT OR REPLACE``, a Redis
-``SET``) and nothing else, the least any endpoint that stores something can do.
+- ``kdeps``: ``kdeps-expr serve`` on a copy of the cart example whose ``settings.session``
+  names the store (SQLite file; Redis under a run-unique key prefix; PostgreSQL in a
+  run-unique schema, dropped at the end); ``kdeps, 2 workers``: the same with
+  ``--workers 2`` when ``serve --help`` offers it, "not available" otherwise.
+- ``hand-written floor``: the least a Starlette endpoint can do for the cart on kdeps'
+  uvicorn setup (``cart_asgi``); a kdeps row cannot beat it, ``vs floor`` says how close
+  it comes.
+- ``Starlette + starsessions``: its ``RedisStore`` on kdeps' uvicorn setup; it ships no
+  SQLite or PostgreSQL store ("–").
+- ``Django sessions``: the ``db`` engine on SQLite and PostgreSQL, the ``cache`` engine on
+  Redis (``cart_django``); ``Flask-Session``: the ``sqlalchemy`` backend on SQLite and
+  PostgreSQL, ``redis`` on Redis (``cart_flask``). Both are served as WSGI by gunicorn, one
+  ``gthread`` worker with ``GTHREADS`` threads. Tried on the SQLite and Redis rows against
+  Django's ASGI app under uvicorn and Flask under ``a2wsgi`` + uvicorn (kdeps' uvicorn
+  settings), gunicorn was faster on every row tried, 1.3 to 5 times: Django's session
+  middleware and ORM are synchronous, so under ASGI every request crosses
+  ``sync_to_async`` into a thread and back, and a2wsgi does the same for all of Flask.
+  Four and eight threads measured alike (within the machine's noise); four is kept.
+
+Peers are single-process servers (gunicorn's arbiter only supervises its one worker).
+``vs best peer`` compares a kdeps row with the fastest peer on the same workload and store
+(✓ ahead, ✗ behind).
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_server.py [--concurrency 32] [--requests 200] [--rounds 3]
+    .venv/bin/python -m benchmarks.bench_server [--rounds 3] [--requests 100]
+        [--concurrency 32] [--only 'add redis'] [--only kdeps]
 
-Needs a Redis server (``--redis-url``, default ``redis://127.0.0.1:6379/0``); its keys
-go under a prefix unique to the run and are removed at the end.
+``--only`` keeps the measurements whose ``workload store server`` contains every word of
+one of the given filters (case-insensitive). Needs Redis (``--redis-url``) and PostgreSQL
+(``--postgres-url``); their keys and schema are unique to the run and removed at the end.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import http.client
-import itertools
-import json
 import os
-import secrets
 import shutil
+import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from benchmarks.cart_shape import CartError, Store, check_cart
+from benchmarks.server_load import Load, Result, client
+
 ROOT = Path(__file__).resolve().parent.parent
 CART = ROOT / "examples" / "workflows" / "cart"
-ITEM = json.dumps({"item": {"name": "widget", "price": 2.5}}).encode()
-PATH = "/api/v1/cart"
-BARE = "bare starlette"
-WRITES = {"sqlite": "bare + 1 write sqlite", "redis": "bare + 1 write redis"}
-FLOORS = {"sqlite": "floor sqlite", "redis": "floor redis"}
-KDEPS = {"sqlite": "kdeps sqlite", "redis": "kdeps redis"}
-SERVERS = (BARE, *(row[store] for store in ("sqlite", "redis") for row in (WRITES, FLOORS, KDEPS)))
-METHODS = {"view": "GET", "add": "POST"}
-CART_ITEMS = 5
-"""Items in a cart the view workload reads, and in the cart whose answers the bare server gives."""
-ITEMS_PER_SESSION = 10
-WARMUP = 20
-STARTUP_TIMEOUT = 20.0
-SERVER_CPU = 0
-CLIENT_CPU = 1
+WORKLOADS = ("view", "add")
+STORES = {"sqlite": "SQLite", "redis": "Redis", "postgres": "PostgreSQL"}
+KDEPS, KDEPS_2, FLOOR = "kdeps", "kdeps, 2 workers", "hand-written floor"
+STARSESSIONS, DJANGO, FLASK = "Starlette + starsessions", "Django sessions", "Flask-Session"
+PEERS = (STARSESSIONS, DJANGO, FLASK)
+BACKENDS = {
+    DJANGO: {"sqlite": "db", "redis": "cache", "postgres": "db"},
+    FLASK: {"sqlite": "sqlalchemy", "redis": "redis", "postgres": "sqlalchemy"},
+}
+GTHREADS = 4
+STARTUP_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
 
 
-# --- the load client (runs in its own process) --------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Row:
+    """One server on one store: how to start it, or why it is not available."""
 
-
-@dataclass(frozen=True)
-class Load:
-    """One measured workload: where to send it and how much of it."""
-
-    port: int
-    workload: str  # "view" or "add"
-    concurrency: int
-    requests: int
-
-
-@dataclass(frozen=True)
-class Result:
-    """What the client measured: request count, wall time and each request's latency."""
-
-    requests: int
-    seconds: float
-    latencies: list[float]
-    statuses: dict[int, int]
+    server: str
+    store: str
+    argv: tuple[str, ...] = ()
+    """The command; ``{port}`` stands for the port it must listen on."""
+    environ: dict[str, str] = field(default_factory=dict)
+    workers: int = 1
+    missing: str = ""
 
     @property
-    def rate(self) -> float:
-        return self.requests / self.seconds
+    def label(self) -> str:
+        backend = BACKENDS.get(self.server, {}).get(self.store)
+        return f"{self.server} ({backend})" if backend else self.server
 
 
-class _Connection:
-    """One keep-alive HTTP/1.1 connection with its own session cookie."""
+@dataclass(frozen=True)
+class Places:
+    """Where this run's servers keep their sessions."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-        self.cookie = b""
+    folder: Path
+    redis_url: str
+    prefix: str
+    postgres_url: str
+    schema: str
 
-    async def send(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
-        head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\n".encode()
-        if body:
-            head += b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
-        if self.cookie:
-            head += b"Cookie: " + self.cookie + b"\r\n"
-        self.writer.write(head + b"\r\n" + body)
-        raw = await self.reader.readuntil(b"\r\n\r\n")
-        lines = raw.split(b"\r\n")
-        status = int(lines[0].split(b" ", 2)[1])
-        length = 0
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"set-cookie":
-                self.cookie = value.strip().split(b";", 1)[0]
-        return status, await self.reader.readexactly(length)
+    def store(self, kind: str, name: str) -> Store:
+        """The store of server ``name`` (a file, key prefix or table of its own)."""
+        if kind == "sqlite":
+            return Store(kind, str(self.folder / f"{name}.db"), "")
+        if kind == "redis":
+            return Store(kind, self.redis_url, f"{self.prefix}{name}:")
+        return Store(kind, self.postgres_url, self.schema)
 
 
-async def _drive(load: Load) -> Result:
-    connections = [
-        _Connection(*await asyncio.open_connection("127.0.0.1", load.port))
-        for _ in range(load.concurrency)
-    ]
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    start = asyncio.Barrier(load.concurrency + 1)
-
-    async def request(connection: _Connection, number: int) -> tuple[int, bytes]:
-        if load.workload == "view":
-            return await connection.send("GET", PATH)
-        if number % ITEMS_PER_SESSION == 0:
-            connection.cookie = b""
-        return await connection.send("POST", PATH, ITEM)
-
-    async def run(connection: _Connection) -> None:
-        if load.workload == "view":
-            for _ in range(CART_ITEMS):
-                await connection.send("POST", PATH, ITEM)
-        for number in range(WARMUP):
-            await request(connection, number)
-        await start.wait()
-        for number in range(load.requests):
-            began = time.perf_counter()
-            status, _ = await request(connection, number)
-            latencies.append(time.perf_counter() - began)
-            statuses[status] = statuses.get(status, 0) + 1
-
-    tasks = [asyncio.create_task(run(connection)) for connection in connections]
-    await start.wait()
-    began = time.perf_counter()
-    await asyncio.gather(*tasks)
-    seconds = time.perf_counter() - began
-    for connection in connections:
-        connection.writer.close()
-    return Result(len(latencies), seconds, latencies, statuses)
-
-
-def _pin(cpu: int) -> None:
-    if (os.cpu_count() or 1) > 1:
-        os.sched_setaffinity(0, {cpu})
-
-
-def _client(load: Load) -> Result:
-    """Entry point of the client process."""
-    _pin(CLIENT_CPU)
-    try:
-        import uvloop
-
-        return uvloop.run(asyncio.wait_for(_drive(load), timeout=300))
-    except ImportError:
-        return asyncio.run(asyncio.wait_for(_drive(load), timeout=300))
-
-
-# --- servers --------------------------------------------------------------------------------
-
-
-def _bare_app(bodies: dict[str, Any]) -> Any:
-    """``PATH`` answering ``bodies[method]`` with a JSONResponse, after reading the body."""
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
-
-    async def endpoint(request: Request) -> JSONResponse:
-        await request.body()
-        return JSONResponse(bodies[request.method])
-
-    return Starlette(routes=[Route(PATH, endpoint, methods=list(bodies))])
-
-
-def _floor_app(store: str, mode: str, target: str, prefix: str, bodies: dict[str, Any]) -> Any:
-    """``PATH`` on ``store`` as a hand-written cart endpoint (``mode`` ``cart``) or as the bare
-    endpoint answering ``bodies`` after one write of a constant (``write``): see the module
-    docstring."""
-    import redis.asyncio
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
-
-    if store == "sqlite":
-        database = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
-        database.execute("PRAGMA journal_mode=WAL")
-        database.execute("PRAGMA synchronous=NORMAL")
-        database.execute(
-            "CREATE TABLE IF NOT EXISTS carts (id TEXT PRIMARY KEY, data TEXT, expires REAL)"
+def rows(places: Places, workers_available: bool) -> list[Row]:
+    """Every server on every store, in table order."""
+    python = sys.executable
+    gunicorn = (python, "-m", "gunicorn", "-k", "gthread", "-w", "1", "--threads", str(GTHREADS))
+    gunicorn += ("--keep-alive", "60", "-b", "127.0.0.1:{port}")
+    table: list[Row] = []
+    for kind in STORES:
+        for workers, server in ((1, KDEPS), (2, KDEPS_2)):
+            if workers > 1 and not workers_available:
+                table.append(Row(server, kind, missing="not available: serve has no --workers"))
+                continue
+            workflow = _workflow_copy(places, kind, f"kdeps{workers}")
+            argv = (python, "-m", "kdeps_expr.cli", "serve", str(workflow), "--port", "{port}")
+            extra = ("--workers", str(workers)) if workers > 1 else ()
+            table.append(Row(server, kind, argv + extra, workers=workers))
+        asgi = (python, "-m", "benchmarks.cart_asgi")
+        table.append(
+            Row(FLOOR, kind, (*asgi, "floor", "{port}"), places.store(kind, "floor").environ())
         )
-        database.execute("CREATE INDEX IF NOT EXISTS carts_expires ON carts (expires)")
+        if kind == "redis":
+            environ = places.store(kind, "starsessions").environ()
+            table.append(Row(STARSESSIONS, kind, (*asgi, "starsessions", "{port}"), environ))
+        else:
+            table.append(Row(STARSESSIONS, kind, missing=f"no {STORES[kind]} store shipped"))
+        for server, app in (
+            (DJANGO, "benchmarks.cart_django:application"),
+            (FLASK, "benchmarks.cart_flask:app"),
+        ):
+            environ = places.store(kind, server.split()[0].lower()).environ()
+            table.append(Row(server, kind, (*gunicorn, app), environ))
+    return table
+
+
+def _workflow_copy(places: Places, kind: str, name: str) -> Path:
+    """A copy of the cart example whose sessions go to this run's ``kind`` store."""
+    session: dict[str, Any] = {"type": kind, "ttl": "30m"}
+    if kind == "sqlite":
+        session["path"] = "sessions.db"
+    elif kind == "redis":
+        session.update(url=places.redis_url, keyPrefix=f"{places.prefix}{name}:")
     else:
-        client = redis.asyncio.Redis.from_url(target)
-
-    async def read(session_id: str) -> list[Any] | None:
-        if store == "sqlite":
-            query = "SELECT data FROM carts WHERE id = ? AND expires > ?"
-            row = database.execute(query, (session_id, time.time())).fetchone()
-            text = row[0] if row else None
-        else:
-            text = await client.get(prefix + session_id)
-        return None if text is None else list(json.loads(text))
-
-    async def write(session_id: str, cart: list[Any]) -> None:
-        if store == "sqlite":
-            query = "INSERT OR REPLACE INTO carts VALUES (?, ?, ?)"
-            database.execute(query, (session_id, json.dumps(cart), time.time() + 1800))
-        else:
-            await client.set(prefix + session_id, json.dumps(cart), px=1_800_000)
-
-    writes = itertools.count()
-
-    async def write_only(request: Request) -> JSONResponse:
-        await request.body()
-        await write(f"w{next(writes) % 1000}", [])
-        return JSONResponse(bodies[request.method])
-
-    async def endpoint(request: Request) -> JSONResponse:
-        session_id = request.cookies.get("kdeps_session_id")
-        cart = await read(session_id) if session_id else None
-        if request.method == "POST":
-            item = json.loads(await request.body())["item"]
-            if session_id is None or cart is None:
-                session_id, cart = secrets.token_urlsafe(32), []
-            cart.append(item)
-            await write(session_id, cart)
-            data: dict[str, Any] = {"cart": cart, "count": len(cart)}
-        else:
-            cart = cart or []
-            data = {"items": cart, "total": sum(item["price"] for item in cart)}
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        body = {"success": True, "data": data, "meta": {"timestamp": stamp}}
-        response = JSONResponse(body)
-        if session_id:
-            response.set_cookie("kdeps_session_id", session_id)
-        return response
-
-    chosen = write_only if mode == "write" else endpoint
-    return Starlette(routes=[Route(PATH, chosen, methods=["GET", "POST"])])
+        session.update(url=places.postgres_url, schema=places.schema, table=f"{name}_sessions")
+    target = places.folder / f"{name}-{kind}"
+    shutil.copytree(CART, target)
+    manifest = target / "workflow.yaml"
+    document = yaml.safe_load(manifest.read_text())
+    document["settings"]["session"] = session
+    manifest.write_text(yaml.safe_dump(document, sort_keys=False))
+    return target
 
 
-def _serve_floor(
-    store: str, mode: str, target: str, prefix: str, body_file: str, port_file: str
-) -> None:
-    """Entry point of a floor server process."""
-    from kdeps_expr.server import bind, run_app
-
-    sock = bind("127.0.0.1", 0)
-    Path(port_file).write_text(str(sock.getsockname()[1]))
-    app = _floor_app(store, mode, target, prefix, _bodies(body_file))
-    run_app(app, sock, access_log=False)
+def serve_has_workers() -> bool:
+    """Whether ``kdeps-expr serve`` takes ``--workers``."""
+    command = [sys.executable, "-m", "kdeps_expr.cli", "serve", "--help"]
+    shown = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=_environ({}))
+    return "--workers" in shown.stdout
 
 
-def _bodies(body_file: str) -> dict[str, Any]:
-    """The answers captured from the cart example, per method (see :func:`_capture`)."""
-    captured = json.loads(Path(body_file).read_text())
-    return {method: json.loads(body) for method, body in captured.items()}
+# --- cores and processes ------------------------------------------------------------------
 
 
-def _serve_bare(body_file: str, port_file: str) -> None:
-    """Entry point of the bare server process: same uvicorn setup as ``kdeps-expr serve``."""
-    from kdeps_expr.server import bind, run_app
+def client_cpu() -> int:
+    """The CPU of the load client: the last one (-1 on a single core: anywhere)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    return cpus[-1] if len(cpus) > 1 else -1
 
-    bodies = _bodies(body_file)
-    sock = bind("127.0.0.1", 0)
-    Path(port_file).write_text(str(sock.getsockname()[1]))
-    run_app(_bare_app(bodies), sock, access_log=False)
+
+def server_cpus(workers: int) -> set[int]:
+    """The CPUs of a server with ``workers`` processes (see the module docstring)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    return set(cpus[:workers]) if len(cpus) > workers else set(cpus)
+
+
+def _environ(extra: dict[str, str]) -> dict[str, str]:
+    environ = {**os.environ, **extra}
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environ.get("PYTHONPATH")]))
+    return environ
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Started:
+    """A started server: its process, port and log."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
 
 
 @contextmanager
-def _server(command: Sequence[str], log: Path, port_file: Path | None = None) -> Iterator[int]:
-    """Start a server process pinned to its CPU; yield its port once it accepts connections."""
+def running_servers(rows: Sequence[Row], folder: Path) -> Iterator[dict[Row, Started]]:
+    """Start every row's server, each in a session of its own on its CPUs; yield them once
+    each answers the cart (:func:`wait_ready`); stop them all (and their process groups)
+    at the end."""
+    servers: dict[Row, Started] = {}
+    try:
+        for row in rows:
+            servers[row] = _start(row, folder)
+        for row, server in servers.items():
+            wait_ready(row, server)
+        yield servers
+    finally:
+        for server in servers.values():
+            server.process.terminate()
+        for server in servers.values():
+            _reap(server.process)
+
+
+def _start(row: Row, folder: Path) -> Started:
+    port = free_port()
+    log = folder / f"{row.server}-{row.store}.log".replace(" ", "_").replace(",", "")
+    cpus = server_cpus(row.workers)
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, env=_env()
+            [part.replace("{port}", str(port)) for part in row.argv],
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=_environ(row.environ),
+            start_new_session=True,
+            preexec_fn=lambda: os.sched_setaffinity(0, cpus),
         )
+    return Started(process, port, log)
+
+
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    """Wait for a terminated server, kill it after ``STOP_TIMEOUT``, then kill whatever is
+    left of its process group."""
     try:
-        if (os.cpu_count() or 1) > 1:
-            os.sched_setaffinity(process.pid, {SERVER_CPU})
-        port = _wait_for_port(process, log, port_file)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
-def _wait_for_port(process: subprocess.Popen[bytes], log: Path, port_file: Path | None) -> int:
+def wait_ready(row: Row, server: Started) -> None:
+    """Wait until ``server`` accepts connections, then check it does the cart's work."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited with {process.returncode}:\n{log.read_text()}")
-        port = _port_from(log, port_file)
-        if port is not None and _answers(port):
-            return port
-        time.sleep(0.05)
-    raise SystemExit(f"server did not start within {STARTUP_TIMEOUT:.0f}s:\n{log.read_text()}")
-
-
-def _port_from(log: Path, port_file: Path | None) -> int | None:
-    if port_file is not None:
-        text = port_file.read_text() if port_file.exists() else ""
-        return int(text) if text else None
-    for line in log.read_text(errors="replace").splitlines():
-        if " on http://127.0.0.1:" in line:
-            return int(line.rsplit(":", 1)[1])
-    return None
+    while not _answers(server.port):
+        if server.process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"{row.label} on {row.store} did not start:\n{server.log.read_text()}")
+        time.sleep(0.1)
+    try:
+        check_cart(server.port)
+    except (CartError, OSError) as exc:
+        raise SystemExit(f"{row.label} on {row.store}: {exc}\n{server.log.read_text()}") from exc
 
 
 def _answers(port: int) -> bool:
@@ -366,42 +303,13 @@ def _answers(port: int) -> bool:
         return False
 
 
-def _workflow_copy(base: Path, name: str, session: dict[str, Any]) -> Path:
-    target = base / name
-    shutil.copytree(CART, target)
-    manifest = target / "workflow.yaml"
-    document = yaml.safe_load(manifest.read_text())
-    document.setdefault("settings", {})["session"] = session
-    manifest.write_text(yaml.safe_dump(document, sort_keys=False))
-    return target
-
-
 # --- the run --------------------------------------------------------------------------------
 
 
-def _capture(port: int) -> dict[str, str]:
-    """What the cart example answers, per method, once its cart holds ``CART_ITEMS`` items."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    headers = {"Content-Type": "application/json"}
-    bodies: dict[str, str] = {}
-    for _ in range(CART_ITEMS):
-        connection.request("POST", PATH, ITEM, headers)
-        response = connection.getresponse()
-        bodies["POST"] = response.read().decode()
-        headers["Cookie"] = (response.getheader("set-cookie") or "").split(";", 1)[0]
-    connection.request("GET", PATH, headers=headers)
-    bodies["GET"] = connection.getresponse().read().decode()
-    connection.close()
-    return bodies
-
-
-def _measure(
-    pool: ProcessPoolExecutor, port: int, workload: str, args: argparse.Namespace
-) -> Result:
-    result = pool.submit(_client, Load(port, workload, args.concurrency, args.requests)).result()
-    if set(result.statuses) != {200}:
-        raise SystemExit(f"{workload} on port {port} answered {result.statuses}")
-    return result
+def selected(filters: Sequence[str], workload: str, row: Row) -> bool:
+    """Whether ``--only`` keeps ``row`` under ``workload`` (no filter keeps everything)."""
+    text = f"{workload} {STORES[row.store]} {row.label}".lower()
+    return not filters or any(all(word in text for word in f.lower().split()) for f in filters)
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -409,111 +317,155 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def _median(results: list[Result]) -> Result:
+def median(results: list[Result]) -> Result:
+    """The median round by req/s."""
     return sorted(results, key=lambda result: result.rate)[len(results) // 2]
 
 
-def _table(rows: dict[tuple[str, str], Result], args: argparse.Namespace) -> str:
+def table(
+    measured: dict[tuple[str, Row], Result], shown: list[tuple[str, Row]], args: argparse.Namespace
+) -> str:
+    """The markdown table of ``shown`` (measured or missing), with the run's settings above."""
     lines = [
         f"concurrency {args.concurrency}, {args.requests} requests per connection "
-        f"({args.concurrency * args.requests} per round), median of {args.rounds} rounds",
+        f"({args.concurrency * args.requests} per round), median of {args.rounds} rounds; "
+        "latencies in ms",
         "",
-        "| workload | server | req/s | p50 ms | p99 ms | vs bare | vs floor |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| workload | store | server | req/s | CPU µs/req | p50 | p99 | max "
+        "| vs floor | vs best peer |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    floor_of = {kdeps: FLOORS[store] for store, kdeps in KDEPS.items()}
-    for (workload, server), result in rows.items():
-        ratio = result.rate / rows[workload, BARE].rate
-        floor = floor_of.get(server)
-        versus_floor = f"{result.rate / rows[workload, floor].rate:.2f}" if floor else ""
-        lines.append(
-            f"| {workload} | {server} | {result.rate:,.0f} "
-            f"| {_percentile(result.latencies, 0.50) * 1000:.2f} "
-            f"| {_percentile(result.latencies, 0.99) * 1000:.2f} | {ratio:.2f} | {versus_floor} |"
-        )
+    for workload, row in shown:
+        head = f"| {workload} | {STORES[row.store]} | {row.label}"
+        result = measured.get((workload, row))
+        if result is None:
+            lines.append(f"{head} ({row.missing}) | – | – | – | – | – | | |")
+            continue
+        latencies = [
+            _percentile(result.latencies, 0.50),
+            _percentile(result.latencies, 0.99),
+            max(result.latencies),
+        ]
+        cells = [
+            f"{result.rate:,.0f}",
+            f"{result.cpu_per_request * 1e6:,.0f}",
+            *(f"{seconds * 1000:.1f}" for seconds in latencies),
+            _versus_floor(measured, workload, row),
+            _versus_peers(measured, workload, row),
+        ]
+        lines.append(f"{head} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
 
-def _redis_cleanup(url: str, prefix: str) -> None:
+def _rate_of(
+    measured: dict[tuple[str, Row], Result], workload: str, store: str, server: str
+) -> float | None:
+    for (measured_workload, row), result in measured.items():
+        if (measured_workload, row.store, row.server) == (workload, store, server):
+            return result.rate
+    return None
+
+
+def _versus_floor(measured: dict[tuple[str, Row], Result], workload: str, row: Row) -> str:
+    floor = _rate_of(measured, workload, row.store, FLOOR)
+    if row.server == FLOOR or floor is None:
+        return ""
+    return f"{measured[workload, row].rate / floor:.2f}"
+
+
+def _versus_peers(measured: dict[tuple[str, Row], Result], workload: str, row: Row) -> str:
+    rates = [_rate_of(measured, workload, row.store, peer) for peer in PEERS]
+    best = max((rate for rate in rates if rate is not None), default=None)
+    if row.server not in (KDEPS, KDEPS_2) or best is None:
+        return ""
+    ratio = measured[workload, row].rate / best
+    return f"{ratio:.2f} {'✓' if ratio > 1 else '✗'}"
+
+
+def _clean_redis(url: str, prefix: str) -> None:
     import redis
 
-    client = redis.Redis.from_url(url)
-    keys = list(client.scan_iter(match=f"{prefix}*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    connection = redis.Redis.from_url(url)
+    keys = list(connection.scan_iter(match=f"{prefix}*", count=1000))
+    for start in range(0, len(keys), 1000):
+        connection.delete(*keys[start : start + 1000])
+    connection.close()
 
 
-def _serve_workflow(stack: ExitStack, base: Path, name: str, session: dict[str, Any]) -> int:
-    workflow = _workflow_copy(base, name, session)
-    command = [sys.executable, "-m", "kdeps_expr.cli", "serve", str(workflow), "--port", "0"]
-    return stack.enter_context(_server(command, base / f"{name}.log"))
+@contextmanager
+def postgres_schema(url: str, schema: str) -> Iterator[None]:
+    """A schema of this run's own on ``url``, dropped with everything in it at the end."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            yield
+        finally:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=100, help="measured per connection")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--only", action="append", default=[], metavar="WORDS")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--postgres-url", default="postgresql://127.0.0.1:5432/test")
+    return parser.parse_args(argv)
+
+
+def measure(
+    shown: list[tuple[str, Row]], servers: dict[Row, Started], args: argparse.Namespace
+) -> dict[tuple[str, Row], list[Result]]:
+    """Every round of every shown row that has a server, rounds interleaved per workload."""
+    results: dict[tuple[str, Row], list[Result]] = {}
+    with get_context("spawn").Pool(1) as pool:  # terminated, not waited for, on an error
+        for workload in WORKLOADS:
+            for _ in range(args.rounds):
+                for row in (row for w, row in shown if w == workload and row in servers):
+                    server = servers[row]
+                    name = f"{workload} {STORES[row.store]} {row.label}"
+                    print(f"{name} ...", end=" ", file=sys.stderr, flush=True)
+                    load = Load(server.port, server.process.pid, workload, args.concurrency)
+                    result = pool.apply(client, (load, args.requests, client_cpu()))
+                    print(f"{result.rate:,.0f} req/s", file=sys.stderr)
+                    if set(result.statuses) != {200}:
+                        raise SystemExit(f"{name} answered {result.statuses}")
+                    results.setdefault((workload, row), []).append(result)
+    return results
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--requests", type=int, default=200, help="measured per connection")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    parser.add_argument(
-        "--bare", nargs=2, metavar=("BODY_FILE", "PORT_FILE"), help=argparse.SUPPRESS
-    )
-    parser.add_argument(
-        "--floor",
-        nargs=6,
-        metavar=("STORE", "MODE", "TARGET", "PREFIX", "BODY_FILE", "PORT_FILE"),
-        help=argparse.SUPPRESS,
-    )
-    args = parser.parse_args(argv)
-    if args.bare:
-        _serve_bare(*args.bare)
-        return 0
-    if args.floor:
-        _serve_floor(*args.floor)
-        return 0
-
-    prefix = f"kdeps-bench-{uuid.uuid4().hex[:8]}:"
-    results: dict[tuple[str, str], list[Result]] = {}
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool,
-        ExitStack() as stack,
-    ):
-        base = Path(folder)
-        stack.callback(_redis_cleanup, args.redis_url, prefix)
-        sqlite = {"type": "sqlite", "path": "sessions.db", "ttl": "30m"}
-        redis = {"type": "redis", "url": args.redis_url, "keyPrefix": prefix, "ttl": "30m"}
-        ports = {
-            KDEPS["sqlite"]: _serve_workflow(stack, base, "sqlite", sqlite),
-            KDEPS["redis"]: _serve_workflow(stack, base, "redis", redis),
-        }
-        body_file, port_file = base / "bodies.json", base / "bare.port"
-        body_file.write_text(json.dumps(_capture(ports[KDEPS["sqlite"]])))
-        command = [sys.executable, __file__, "--bare", str(body_file), str(port_file)]
-        ports[BARE] = stack.enter_context(_server(command, base / "bare.log", port_file))
-        for store in ("sqlite", "redis"):
-            for mode, names in (("write", WRITES), ("cart", FLOORS)):
-                name = f"{mode}-{store}"
-                target = str(base / f"{name}.db") if store == "sqlite" else args.redis_url
-                port_file = base / f"{name}.port"
-                command = [sys.executable, __file__, "--floor", store, mode, target, prefix]
-                command += [str(body_file), str(port_file)]
-                log = base / f"{name}.log"
-                ports[names[store]] = stack.enter_context(_server(command, log, port_file))
-        for workload in METHODS:
-            for _ in range(args.rounds):
-                for server, port in ports.items():
-                    result = _measure(pool, port, workload, args)
-                    results.setdefault((workload, server), []).append(result)
-    rows = {key: _median(results[key]) for key in sorted(results, key=_row_order)}
-    print(_table(rows, args))
+    args = parse(argv)
+    signal.signal(signal.SIGTERM, _stop)  # stop the servers and clean the stores on SIGTERM too
+    run = uuid.uuid4().hex[:8]
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
+        places = Places(
+            Path(folder),
+            args.redis_url,
+            f"kdeps-bench-{run}:",
+            args.postgres_url,
+            f"kdeps_bench_{run}",
+        )
+        table_rows = rows(places, serve_has_workers())
+        every = [(w, row) for w in WORKLOADS for row in table_rows]
+        shown = [(w, row) for w, row in every if selected(args.only, w, row)]
+        wanted = list(dict.fromkeys(row for _, row in shown if not row.missing))
+        if any(row.store == "redis" for row in wanted):
+            stack.callback(_clean_redis, args.redis_url, places.prefix)
+        if any(row.store == "postgres" for row in wanted):
+            stack.enter_context(postgres_schema(args.postgres_url, places.schema))
+        servers = stack.enter_context(running_servers(wanted, places.folder))
+        results = measure(shown, servers, args)
+    measured = {key: median(values) for key, values in results.items()}
+    print(table(measured, shown, args))
     return 0
-
-
-def _row_order(key: tuple[str, str]) -> tuple[int, int]:
-    workload, server = key
-    return list(METHODS).index(workload), SERVERS.index(server)
 
 
 if __name__ == "__main__":
