@@ -1,5 +1,5 @@
 """What one request costs a store: Redis round trips per request, SQLite write turns and
-busy waits (docs/stores.md, "Round trips" and "Write turns")."""
+busy waits (docs/stores.md: Redis, "Round trips per request"; SQLite, "Write turns")."""
 
 from __future__ import annotations
 
@@ -134,3 +134,17 @@ class TestSqliteWriteTurns:
         assert first._turn is not other._turn
         for store in (first, second, other):
             store.close()
+
+    def test_the_wal_is_checkpointed_every_so_many_writes(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(sqlite_module, "CHECKPOINT_EVERY", 10)
+        store = SqliteStore(tmp_path / "sessions.db", ttl=60)
+        sizes = []
+        for number in range(10):
+            store.save(f"{number:043d}", {"n": number}, 0)
+            sizes.append(store.path.stat().st_size)
+        # Until the tenth write everything is in the WAL only; then it reaches the file.
+        assert sizes[:9] == [sizes[0]] * 9
+        assert sizes[9] > sizes[0]
+        store.close()

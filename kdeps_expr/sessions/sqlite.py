@@ -9,11 +9,13 @@ for the microseconds SQLite's single writer needs.
 
 SQLite has one writer per file, and its busy handler waits for the lock by sleeping 1, 2,
 5, 10, … 100 ms between tries: sixteen threads of one process writing at once left some
-of them sleeping for most of a second while the lock was free again after 50 µs
+of them sleeping for most of a second while the lock was free again after about 0.1 ms
 (docs/stores.md, "Write turns"). So the writers of one process take turns on a lock of
 their own, one per file, before their statement runs, and only another process's writer
 can make a statement find the file locked; such a statement is tried again after a short
-random pause (0.2 ms at first, doubling up to 5 ms), for up to ``BUSY_TIMEOUT``.
+random pause (0.2 ms at first, doubling up to 5 ms), for up to ``BUSY_TIMEOUT``. SQLite's
+automatic checkpoint would run inside a write, holding the turn; it is off, and every
+``CHECKPOINT_EVERY``-th write checkpoints after its turn instead.
 
 Connections are pooled: a thread borrows one for a single statement and gives it back. A
 connection whose statement failed is closed instead of going back: SQLite opens a file it
