@@ -37,9 +37,9 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -104,17 +104,24 @@ def _latencies(results: list[bench.Result]) -> str:
     return " | ".join(f"{value * 1000:.2f}" for value in shown)
 
 
-def compare(args: argparse.Namespace) -> int:
+@contextmanager
+def _run_place() -> Iterator[tuple[ProcessPoolExecutor, ExitStack, Path, str]]:
+    """The client's process pool, a stack the servers stop on, a folder and a Redis key
+    prefix for this run (its keys removed at the end)."""
     prefix = f"kdeps-profile-{uuid.uuid4().hex[:8]}:"
-    kdeps: dict[tuple[str, str], list[tuple[bench.Result, float]]] = {}
-    floor: dict[tuple[str, str], list[tuple[bench.Result, float]]] = {}
     with (
         tempfile.TemporaryDirectory() as folder,
         ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool,
         ExitStack() as stack,
     ):
-        base = Path(folder)
         stack.callback(bench._redis_cleanup, REDIS_URL, prefix)
+        yield pool, stack, Path(folder), prefix
+
+
+def compare(args: argparse.Namespace) -> int:
+    kdeps: dict[tuple[str, str], list[tuple[bench.Result, float]]] = {}
+    floor: dict[tuple[str, str], list[tuple[bench.Result, float]]] = {}
+    with _run_place() as (pool, stack, base, prefix):
         ports = {store: _start_kdeps(stack, base, store, prefix) for store in args.stores}
         body_file = base / "bodies.json"
         body_file.write_text(bench.json.dumps(bench._capture(ports[args.stores[0]])))
@@ -178,16 +185,9 @@ def _where(frame: str) -> str:
 
 
 def profile(args: argparse.Namespace) -> int:
-    prefix = f"kdeps-profile-{uuid.uuid4().hex[:8]}:"
     out = Path(args.out)
     collapsed = out.with_suffix(".collapsed")
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool,
-        ExitStack() as stack,
-    ):
-        base = Path(folder)
-        stack.callback(bench._redis_cleanup, REDIS_URL, prefix)
+    with _run_place() as (pool, stack, base, prefix):
         port = _start_kdeps(stack, base, args.store, prefix)
         _load(pool, port, args.workload, args)  # warm up (and, for view, fill the carts)
         pid = _listening_pid(port)

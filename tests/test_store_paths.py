@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,17 +73,27 @@ class TestRedisRoundTrips:
         assert sent == ["EVALSHA"]
 
 
-def hold_write_lock(path: Path) -> sqlite3.Connection:
-    """A connection of its own (as another process's) holding the file's write lock."""
+@contextmanager
+def write_lock_held(path: Path) -> Iterator[None]:
+    """The file's write lock, held by a connection of its own (as another process's)."""
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")
-    return holder
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    opened = SqliteStore(tmp_path / "sessions.db", ttl=60)
+    yield opened
+    opened.close()
 
 
 class TestSqliteWriteTurns:
-    def test_a_write_waits_for_another_writer_then_succeeds(self, tmp_path: Path) -> None:
-        store = SqliteStore(tmp_path / "sessions.db", ttl=60)
-        holder = hold_write_lock(store.path)
+    def test_a_write_waits_for_another_writer_then_succeeds(self, store: SqliteStore) -> None:
         started = threading.Event()
         outcome: list[int] = []
 
@@ -91,40 +102,29 @@ class TestSqliteWriteTurns:
             outcome.append(store.save("a" * 43, {"n": 1}, 0))
 
         writer = threading.Thread(target=save)
-        writer.start()
-        started.wait()
-        holder.execute("COMMIT")
+        with write_lock_held(store.path):
+            writer.start()
+            started.wait()
         writer.join()
-        holder.close()
         assert outcome == [1]
         snapshot = store.load("a" * 43)
         assert snapshot is not None and snapshot.data == {"n": 1}
-        store.close()
 
     def test_a_write_locked_out_too_long_fails_and_writes_nothing(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+        self, store: SqliteStore, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setattr(sqlite_module, "BUSY_TIMEOUT", 0.05)
-        store = SqliteStore(tmp_path / "sessions.db", ttl=60)
-        holder = hold_write_lock(store.path)
-        with pytest.raises(StoreError) as raised:
+        with write_lock_held(store.path), pytest.raises(StoreError) as raised:
             store.save("a" * 43, {"n": 1}, 0)
-        holder.execute("ROLLBACK")
-        holder.close()
         assert raised.value.message == f"session store {store.path}: database is locked"
         assert store.load("a" * 43) is None
         store.save("a" * 43, {"n": 2}, 0)  # the store works again once the lock is free
-        store.close()
 
-    def test_reads_do_not_wait_for_a_writer(self, tmp_path: Path) -> None:
-        store = SqliteStore(tmp_path / "sessions.db", ttl=60)
+    def test_reads_do_not_wait_for_a_writer(self, store: SqliteStore) -> None:
         store.save("a" * 43, {"n": 1}, 0)
-        holder = hold_write_lock(store.path)
-        snapshot = store.load("a" * 43)
-        holder.execute("ROLLBACK")
-        holder.close()
+        with write_lock_held(store.path):
+            snapshot = store.load("a" * 43)
         assert snapshot is not None and snapshot.data == {"n": 1}
-        store.close()
 
     def test_stores_on_one_file_share_one_turn(self, tmp_path: Path) -> None:
         first = SqliteStore(tmp_path / "sessions.db", ttl=60)
@@ -136,10 +136,9 @@ class TestSqliteWriteTurns:
             store.close()
 
     def test_the_wal_is_checkpointed_every_so_many_writes(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+        self, store: SqliteStore, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setattr(sqlite_module, "CHECKPOINT_EVERY", 10)
-        store = SqliteStore(tmp_path / "sessions.db", ttl=60)
         sizes = []
         for number in range(10):
             store.save(f"{number:043d}", {"n": number}, 0)
@@ -147,4 +146,3 @@ class TestSqliteWriteTurns:
         # Until the tenth write everything is in the WAL only; then it reaches the file.
         assert sizes[:9] == [sizes[0]] * 9
         assert sizes[9] > sizes[0]
-        store.close()
