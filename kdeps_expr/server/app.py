@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import AbstractContextManager, asynccontextmanager, suppress
@@ -43,6 +42,7 @@ from ..workflow.runner import Response
 from .answers import Answer, ClientError, error_answer, not_allowed, send_answer
 from .cors import cors_middleware
 from .options import ServerOptions
+from .request_ids import new_request_id
 from .requests import header_map, query_map, read_body
 from .transport import SessionCookie, SessionTurns, give_session, session_id_of
 from .uploads import Uploads
@@ -119,7 +119,7 @@ class _App:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point: every path and every method lands here."""
-        request_id = secrets.token_hex(16)
+        request_id = new_request_id()
         started = time.perf_counter()
         try:
             answer = await self.respond(scope, receive, request_id)

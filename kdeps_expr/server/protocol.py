@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, ClassVar
@@ -29,6 +28,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ..language.context import Request
 from ..workflow.runner import encode_body, error_body
+from .request_ids import new_request_id
 
 logger = logging.getLogger("kdeps_expr.server")
 
@@ -45,7 +45,7 @@ class HttpLimits:
 def refusal(status: int, message: str) -> bytes:
     """A whole HTTP response with a SPEC §6 error body that closes the connection, for a
     request refused before it reached the app."""
-    request_id = secrets.token_hex(16)
+    request_id = new_request_id()
     body = encode_body(error_body(status, message, Request(request_id=request_id)))
     head = (
         f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"

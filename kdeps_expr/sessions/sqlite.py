@@ -5,8 +5,17 @@ a process that crashes or is killed loses nothing it committed; a power cut or o
 system crash can roll back the latest commits but never corrupts the file. Every write is one
 autocommit statement (the version check is part of its ``WHERE``), so no transaction is
 ever held open while a request runs and two requests on different sessions only queue
-for the microseconds SQLite's single writer needs; a writer that finds the file locked
-waits through SQLite's busy handler, up to ``BUSY_TIMEOUT``.
+for the microseconds SQLite's single writer needs.
+
+SQLite has one writer per file, and its busy handler waits for the lock by sleeping 1, 2,
+5, 10, … 100 ms between tries: sixteen threads of one process writing at once left some
+of them sleeping for most of a second while the lock was free again after about 0.1 ms
+(docs/stores.md, "Write turns"). So the writers of one process take turns on a lock of
+their own, one per file, before their statement runs, and only another process's writer
+can make a statement find the file locked; such a statement is tried again after a short
+random pause (0.2 ms at first, doubling up to 5 ms), for up to ``BUSY_TIMEOUT``. SQLite's
+automatic checkpoint would run inside a write, holding the turn; it is off, and every
+``CHECKPOINT_EVERY``-th write checkpoints after its turn instead.
 
 Connections are pooled: a thread borrows one for a single statement and gives it back. A
 connection whose statement failed is closed instead of going back: SQLite opens a file it
@@ -29,13 +38,16 @@ journal another has just begun.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import os
 import queue
+import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -55,6 +67,12 @@ logger = logging.getLogger("kdeps_expr.sessions")
 
 BUSY_TIMEOUT = 10.0
 """Seconds a statement waits for another process's write lock before failing."""
+BUSY_PAUSE_FIRST = 0.0002
+BUSY_PAUSE_MAX = 0.005
+"""The longest pause, in seconds, between two tries of a statement that found the file
+locked (the pauses are random, up to ``BUSY_PAUSE_FIRST`` doubling with each try)."""
+CHECKPOINT_EVERY = 500
+"""Writes of this process between two checkpoints (copying the WAL into the file)."""
 
 LIST_PAGE_SIZE = 500
 
@@ -109,6 +127,46 @@ LIST = """
 """
 
 
+_WRITE_TURNS: dict[str, threading.Lock] = {}
+_WRITE_TURNS_LOCK = threading.Lock()
+
+
+def _execute(
+    connection: sqlite3.Connection, sql: str, params: dict[str, Any]
+) -> tuple[list[Any], int]:
+    """Run one statement: all its rows (reading them finishes it) and its row count."""
+    cursor = connection.execute(sql, params)
+    return cursor.fetchall(), cursor.rowcount
+
+
+def _write_turn(path: Path) -> threading.Lock:
+    """The lock this process's writers to the file at ``path`` take turns on."""
+    key = os.path.realpath(path)
+    with _WRITE_TURNS_LOCK:
+        return _WRITE_TURNS.setdefault(key, threading.Lock())
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    """Whether ``error`` says another connection holds the lock (``SQLITE_BUSY_*``)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
+def _patiently(statement: Callable[[], tuple[list[Any], int]]) -> tuple[list[Any], int]:
+    """``statement()``, tried again after a short random pause while the file is locked by
+    another process, for up to ``BUSY_TIMEOUT``; then its ``SQLITE_BUSY`` is raised."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    pause = BUSY_PAUSE_FIRST
+    while True:
+        try:
+            return statement()
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(random.uniform(0, pause))
+        pause = min(BUSY_PAUSE_MAX, pause * 2)
+
+
 class SqliteStore(SessionStore):
     """Sessions in the SQLite file ``path`` (created with its folder when missing)."""
 
@@ -133,6 +191,8 @@ class SqliteStore(SessionStore):
         self._open: set[sqlite3.Connection] = set()
         """Every connection to the file now at ``path``, pooled or borrowed."""
         self._lock = threading.RLock()
+        self._turn = _write_turn(self.path)
+        self._writes = itertools.count(1)
         self._closed = False
         self._watched: int | None = None
         """A descriptor of the file the store opened, to see it lose its name (``_gone``).
@@ -146,10 +206,9 @@ class SqliteStore(SessionStore):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"session store {self.path}: {exc.strerror}") from exc
-        with self._connection(watch=False) as connection:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute(BUILD_TABLE)
-            connection.execute(BUILD_INDEX)
+        with self._connection(watch=False) as connection, self._turn:
+            for statement in ("PRAGMA journal_mode=WAL", BUILD_TABLE, BUILD_INDEX):
+                _patiently(functools.partial(_execute, connection, statement, {}))
         try:
             self._watched = os.open(self.path, os.O_RDONLY)
         except OSError as exc:
@@ -161,9 +220,10 @@ class SqliteStore(SessionStore):
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+            self.path, timeout=0, isolation_level=None, check_same_thread=False
         )
         connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA wal_autocheckpoint=0")  # see _write
         with self._lock:
             self._open.add(connection)
         return connection
@@ -233,18 +293,33 @@ class SqliteStore(SessionStore):
                     os.remove(f"{self.path}{suffix}")
             self._build()
 
-    def _write(self, sql: str, params: dict[str, Any]) -> tuple[list[Any], int]:
-        """Run one write statement; its rows (all read, which commits) and its row count."""
+    def _read(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        """Run one read statement; its rows."""
         with self._connection() as connection:
-            cursor = connection.execute(sql, params)
-            return cursor.fetchall(), cursor.rowcount
+            rows, _ = _patiently(functools.partial(_execute, connection, sql, params))
+            return rows
+
+    def _write(self, sql: str, params: dict[str, Any]) -> tuple[list[Any], int]:
+        """Run one write statement in this process's turn; its rows (all read, which
+        commits) and its row count.
+
+        Every ``CHECKPOINT_EVERY`` writes, the writer then checkpoints the WAL, after its
+        turn: SQLite's own checkpoint would run inside the write that fills the WAL, with
+        its ``fsync`` calls, while every other writer of the process waits for the turn.
+        """
+        with self._connection() as connection:
+            with self._turn:
+                written = _patiently(functools.partial(_execute, connection, sql, params))
+            if next(self._writes) % CHECKPOINT_EVERY == 0:
+                with suppress(sqlite3.Error):  # committed already; the next one tries again
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            return written
 
     def load(self, session_id: str) -> Snapshot | None:
-        with self._connection() as connection:
-            row = connection.execute(LOAD, {"id": session_id, "now": self.clock()}).fetchone()
-        if row is None:
+        rows = self._read(LOAD, {"id": session_id, "now": self.clock()})
+        if not rows:
             return None
-        text, version, expires_at = row
+        text, version, expires_at = rows[0]
         if not isinstance(text, str | bytes):
             raise StoreError(f"session {session_id!r} is unreadable: its data is not text")
         if not isinstance(version, int) or not isinstance(expires_at, int | float):
@@ -286,8 +361,7 @@ class SqliteStore(SessionStore):
         after: tuple[object, str] = (now, "")
         while True:
             params = {"now": now, "after_expiry": after[0], "after_id": after[1]}
-            with self._connection() as connection:
-                rows = connection.execute(LIST, {**params, "limit": LIST_PAGE_SIZE}).fetchall()
+            rows = self._read(LIST, {**params, "limit": LIST_PAGE_SIZE})
             for session_id, last_used, expires_at, text, _ in rows:
                 yield SessionInfo(
                     session_id, last_used, expires_at, codec.key_count(session_id, text)
