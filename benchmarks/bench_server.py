@@ -141,7 +141,17 @@ class Places:
 def rows(places: Places, workers_available: bool) -> list[Row]:
     """Every server on every store, in table order."""
     python = sys.executable
-    gunicorn = (python, "-m", "gunicorn", "-k", "gthread", "-w", "1", "--threads", str(GTHREADS))
+    gunicorn: tuple[str, ...] = (
+        python,
+        "-m",
+        "gunicorn",
+        "-k",
+        "gthread",
+        "-w",
+        "1",
+        "--threads",
+        str(GTHREADS),
+    )
     gunicorn += ("--keep-alive", "60", "-b", "127.0.0.1:{port}")
     table: list[Row] = []
     for kind in STORES:
@@ -382,7 +392,7 @@ def _versus_peers(measured: dict[tuple[str, Row], Result], workload: str, row: R
     return f"{ratio:.2f} {'✓' if ratio > 1 else '✗'}"
 
 
-def _clean_redis(url: str, prefix: str) -> None:
+def clean_redis(url: str, prefix: str) -> None:
     import redis
 
     connection = redis.Redis.from_url(url)
@@ -458,7 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         shown = [(w, row) for w, row in every if selected(args.only, w, row)]
         wanted = list(dict.fromkeys(row for _, row in shown if not row.missing))
         if any(row.store == "redis" for row in wanted):
-            stack.callback(_clean_redis, args.redis_url, places.prefix)
+            stack.callback(clean_redis, args.redis_url, places.prefix)
         if any(row.store == "postgres" for row in wanted):
             stack.enter_context(postgres_schema(args.postgres_url, places.schema))
         servers = stack.enter_context(running_servers(wanted, places.folder))

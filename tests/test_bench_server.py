@@ -42,7 +42,7 @@ def test_every_server_does_the_carts_work(store: str, tmp_path: Path) -> None:
     }[store]
     with ExitStack() as stack:
         if store == "redis":
-            stack.callback(bench_server._clean_redis, REDIS_URL, places.prefix)
+            stack.callback(bench_server.clean_redis, REDIS_URL, places.prefix)
         if store == "postgres":
             stack.enter_context(bench_server.postgres_schema(POSTGRES_URL, places.schema))
         servers = stack.enter_context(bench_server.running_servers(runnable, tmp_path))
