@@ -2,28 +2,27 @@
 and the values of literal tokens.
 
 The parser (parser.py) calls these methods as its LALR tables reduce, with the rule's
-children: nodes already built, and tokens (anything with ``type``, ``value``,
-``start_pos``, ``end_pos``). Errors found while building (a number out of range, a bad
-escape, a repeated map key, a pipe into something that is not a call) are syntax errors
-with the offset of the bad character.
+children: nodes already built, and tokens. Errors found while building (a number out of
+range, a bad escape, a repeated map key, a pipe into something that is not a call) are
+syntax errors with the offset of the bad character.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Protocol
+from typing import Any, NamedTuple
 
 from ..errors import ExprSyntaxError
 from . import nodes as n
 
 
-class Token(Protocol):
-    """What the builder reads of a token."""
+class Token(NamedTuple):
+    """A token of the source text: its terminal's name, its text and where it lies."""
 
     type: str
     value: str
-    start_pos: int | None
-    end_pos: int | None
+    start_pos: int
+    end_pos: int
 
 
 _OPERATORS = {"OR_WORD": "||", "AND_WORD": "&&", "NOT": "!", "CARET": "**"}
@@ -46,7 +45,7 @@ _INT_LIMIT = 1 << 63  # integers are 64-bit (values.INT_BITS)
 def _span(item: Any) -> tuple[int, int]:
     if isinstance(item, n.Node):
         return item.start, item.end
-    return item.start_pos or 0, item.end_pos or 0
+    return item.start_pos, item.end_pos
 
 
 def _shown(text: str, width: int = 24) -> str:
@@ -75,7 +74,7 @@ def string_value(token: Token) -> str:
             i += 1
             continue
         code = raw[i + 1]
-        offset = (token.start_pos or 0) + 1 + i
+        offset = token.start_pos + 1 + i
         if code == "u":
             digits = raw[i + 2 : i + 6]
             if len(digits) != 4 or not _HEX.issuperset(digits):
