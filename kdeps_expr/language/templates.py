@@ -9,8 +9,10 @@ and :class:`Block` positions; the Engine compiles the blocks.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Container
 from dataclasses import dataclass
+from functools import cache
 
 from ..errors import ExprSyntaxError, LimitError
 from . import nodes as n
@@ -85,6 +87,12 @@ def _block_end(text: str, start: int, closer: str) -> int | None:
     return None
 
 
+@cache
+def _marks(delimiters: tuple[str, ...]) -> re.Pattern[str]:
+    """Where :func:`split` has something to decide: a backslash, or an opening delimiter."""
+    return re.compile("|".join(["\\\\", *(re.escape(d) for d in delimiters)]))
+
+
 def split(
     text: str, delimiters: tuple[str, ...] = DEFAULT_DELIMITERS, max_blocks: int | None = None
 ) -> Split:
@@ -94,46 +102,46 @@ def split(
     literal: list[str] = []
     escaped = False
     blocks = 0
-    i = 0
     anchor = 0  # start of the literal run not yet copied into ``literal``
-    length = len(text)
-    while i < length:
-        char = text[i]
-        if char == "\\":
+    marks = _marks(delimiters)
+    found = marks.search(text)
+    while found is not None:
+        i = found.start()
+        if text[i] == "\\":
             opener = next((d for d in delimiters if text.startswith(d, i + 1)), None)
             if opener is not None:
                 literal.append(text[anchor:i] + opener)
                 escaped = True
-                i += 1 + len(opener)
-                anchor = i
+                anchor = i + 1 + len(opener)
+                found = marks.search(text, anchor)
                 continue
-        elif char in "{<":
-            opener = next((d for d in delimiters if text.startswith(d, i)), None)
-            if opener is not None:
-                inner = i + len(opener)
-                close = _block_end(text, inner, DELIMITERS[opener])
-                if close is None:
-                    raise ExprSyntaxError(f"unclosed {opener!r}", source=text, offset=i)
-                if not text[inner:close].strip():
-                    raise ExprSyntaxError(
-                        f"empty {opener} {DELIMITERS[opener]} block", source=text, offset=i
-                    )
-                literal.append(text[anchor:i])
-                if any(literal):
-                    parts.append("".join(literal))
-                literal = []
-                blocks += 1
-                if max_blocks is not None and blocks > max_blocks:
-                    raise LimitError(
-                        f"template has too many blocks: more than {max_blocks:,}",
-                        source=text,
-                        offset=i,
-                    )
-                end = close + len(DELIMITERS[opener])
-                parts.append(Block(start=i, inner_start=inner, inner_end=close, end=end))
-                i = anchor = end
-                continue
-        i += 1
+        else:
+            opener = next(d for d in delimiters if text.startswith(d, i))
+            inner = i + len(opener)
+            close = _block_end(text, inner, DELIMITERS[opener])
+            if close is None:
+                raise ExprSyntaxError(f"unclosed {opener!r}", source=text, offset=i)
+            if not text[inner:close].strip():
+                raise ExprSyntaxError(
+                    f"empty {opener} {DELIMITERS[opener]} block", source=text, offset=i
+                )
+            literal.append(text[anchor:i])
+            if any(literal):
+                parts.append("".join(literal))
+            literal = []
+            blocks += 1
+            if max_blocks is not None and blocks > max_blocks:
+                raise LimitError(
+                    f"template has too many blocks: more than {max_blocks:,}",
+                    source=text,
+                    offset=i,
+                )
+            end = close + len(DELIMITERS[opener])
+            parts.append(Block(start=i, inner_start=inner, inner_end=close, end=end))
+            anchor = end
+            found = marks.search(text, anchor)
+            continue
+        found = marks.search(text, i + 1)
     literal.append(text[anchor:])
     if any(literal):
         parts.append("".join(literal))
