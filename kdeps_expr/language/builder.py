@@ -37,6 +37,8 @@ _ESCAPES = {
     '"': '"',
     "/": "/",
 }
+_WORDS = {"TRUE": True, "FALSE": False}
+"""The values of the literal words other than ``nil`` and ``null``."""
 _HEX = frozenset("0123456789abcdefABCDEF")
 _BASES = {"x": 16, "o": 8, "b": 2}
 _INT_LIMIT = 1 << 63  # integers are 64-bit (values.INT_BITS)
@@ -152,20 +154,20 @@ class Builder:
 
     def literal(self, children: list[Token]) -> n.Node:
         token = children[0]
-        start, end = _span(token)
-        kind = token.type
+        start, kind = token.start_pos, token.type
         value: Any
-        if kind in ("INT", "FLOAT"):
-            value = number_value(token)
-        elif kind == "STRING":
+        if kind == "STRING":
             value = string_value(token)
+        elif kind in ("INT", "FLOAT"):
+            value = number_value(token)
         else:
-            value = {"TRUE": True, "FALSE": False}.get(kind)
-        return n.Literal(value=value, start=start, end=end, pos=start)
+            value = _WORDS.get(kind)
+        return n.Literal(value=value, start=start, end=token.end_pos, pos=start)
 
     def name(self, children: list[Token]) -> n.Node:
-        start, end = _span(children[0])
-        return n.Name(name=children[0].value, start=start, end=end, pos=start)
+        token = children[0]
+        start = token.start_pos
+        return n.Name(name=token.value, start=start, end=token.end_pos, pos=start)
 
     def element(self, children: list[Token]) -> n.Node:
         start, end = _span(children[0])
@@ -182,16 +184,16 @@ class Builder:
     # ---- calls and groups -----------------------------------------------------------------
 
     def call(self, children: list[Any]) -> n.Node:
-        builtin = children[0].type == "DOUBLE_COLON"
-        first, *rest = children
-        name, _open, *args, close = rest if builtin else children
+        first: Token = children[0]
+        builtin = first.type == "DOUBLE_COLON"
+        name: Token = children[1] if builtin else first
         return n.Call(
             name=name.value,
-            args=tuple(args),
+            args=tuple(children[3 if builtin else 2 : -1]),
             builtin=builtin,
-            start=_span(first)[0],
-            end=_span(close)[1],
-            pos=_span(name)[0],
+            start=first.start_pos,
+            end=children[-1].end_pos,
+            pos=name.start_pos,
         )
 
     def method_call(self, children: list[Any]) -> n.Node:
@@ -314,7 +316,7 @@ class Builder:
         left, op, right = children
         symbol = _OPERATORS.get(op.type, op.value)
         return n.Binary(
-            op=symbol, left=left, right=right, start=left.start, end=right.end, pos=_span(op)[0]
+            op=symbol, left=left, right=right, start=left.start, end=right.end, pos=op.start_pos
         )
 
     logical = binary

@@ -142,9 +142,8 @@ class _Lexer:
             assert found is not None  # the last two alternatives match anything
             group = found.lastindex or 0
             kind = kinds[group]
-            offset = found.start(group)
-            position = found.end()
-            value = found.group(group)
+            offset, position = found.span(group)  # the token ends the match
+            value = text[offset:position]
             if kind == "_OPERATOR":
                 kind = operators[value]
             elif kind == "NAME":

@@ -67,15 +67,18 @@ def check_delimiters(delimiters: tuple[str, ...]) -> tuple[str, ...]:
 def _block_end(text: str, start: int, closer: str) -> int | None:
     """Offset of the closing delimiter of the block whose expression starts at ``start``."""
     depth = 0
-    i = start
-    length = len(text)
-    while i < length:
+    marks = _block_marks(closer)
+    found = marks.search(text, start)
+    while found is not None:
+        i = found.start()
         char = text[i]
         if char in "'\"":
-            i += 1
-            while i < length and text[i] != char:
-                i += 2 if text[i] == "\\" else 1
-            i += 1
+            string = _STRING_BODIES[char].match(text, i + 1)
+            assert string is not None  # the pattern matches the empty string too
+            body = string.end()
+            if body >= len(text) or text[body] != char:
+                return None  # the string, and so the block, never closes
+            found = marks.search(text, body + 1)
             continue
         if depth == 0 and text.startswith(closer, i):
             return i
@@ -83,8 +86,20 @@ def _block_end(text: str, start: int, closer: str) -> int | None:
             depth += 1
         elif char in ")]}" and depth:
             depth -= 1
-        i += 1
+        found = marks.search(text, i + 1)
     return None
+
+
+_QUOTES_AND_BRACKETS = "'\"()[]{}"
+_STRING_BODIES = {quote: re.compile(rf"(?:[^{quote}\\]|\\.)*", re.DOTALL) for quote in "'\""}
+"""What follows an opening quote up to its closing one: any character but the quote, a
+backslash escaping any character."""
+
+
+@cache
+def _block_marks(closer: str) -> re.Pattern[str]:
+    """Where :func:`_block_end` has something to decide: a quote, a bracket, the closer."""
+    return re.compile(f"[{re.escape(_QUOTES_AND_BRACKETS + closer[0])}]")
 
 
 @cache
