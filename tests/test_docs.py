@@ -17,7 +17,8 @@ connections.
 What is masked before comparing: session ids (43 URL-safe base64 characters) are matched
 pairwise in order of appearance on the page, and an id of the text is replaced in later
 commands by the id the program really gave; request ids, timestamps (RFC 3339, log lines,
-HTTP ``date``), process ids and durations (``(0.2 ms)``) are masked. A server the page
+HTTP ``date``), process ids (``process [1234]``, ``server[1234]: ``, ``(pid 1234)``) and
+durations (``(0.2 ms)``) are masked. A server the page
 starts must be given ``--port N``; that port is moved to a free one, in the command and
 wherever ``localhost:N`` or ``127.0.0.1:N`` appears later (in commands and output), so
 pages never collide with each other or with other tests. CRLF line ends (``curl -i``)
@@ -68,6 +69,7 @@ MASKS = [
     (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"), "<log-time>"),
     (re.compile(r"(?m)^date: .*$"), "date: <date>"),
     (re.compile(r"process \[\d+\]"), "process [<pid>]"),
+    (re.compile(r"(?<=\[)\d+(?=\]: )|(?<=\(pid )\d+(?=\))"), "<pid>"),
     (re.compile(r"\(\d+(?:\.\d+)? ms\)"), "(<duration>)"),
 ]
 SERVER_PORT = re.compile(r"(?<=--port )[1-9]\d{1,4}\b")

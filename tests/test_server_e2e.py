@@ -402,24 +402,40 @@ def test_an_unreachable_postgres_is_one_clear_error(tmp_path: Path) -> None:
 # --- several processes, concurrency ----------------------------------------------------
 
 
-@pytest.fixture(scope="module", params=["sqlite", "redis", "postgres"])
+@pytest.fixture(
+    scope="module",
+    params=[
+        "sqlite",
+        "redis",
+        "postgres",
+        "sqlite-2-workers",
+        "redis-2-workers",
+        "postgres-2-workers",
+    ],
+)
 def pair(request: pytest.FixtureRequest, folder: Path) -> Iterator[tuple[Server, Server]]:
-    """Two server processes of the cart example sharing one session store."""
+    """Two server processes of the cart example sharing one session store; for
+    ``-2-workers``, one ``serve --workers 2`` as both (its two workers share the store)."""
     base = folder / f"pair-{request.param}"
     base.mkdir()
+    kind, _, workers = request.param.partition("-")
     with ExitStack() as cleanup:
-        if request.param == "redis":
+        if kind == "redis":
             client = require_redis()
             prefix = f"kdeps-test-{uuid.uuid4().hex[:8]}:"
             cleanup.callback(client.close)
             cleanup.callback(delete_prefix, client, prefix)
             session = {"type": "redis", "url": REDIS_URL, "keyPrefix": prefix, "ttl": "24h"}
-        elif request.param == "postgres":
+        elif kind == "postgres":
             _, schema = cleanup.enter_context(postgres_schema())
             session = {"type": "postgres", "url": POSTGRES_URL, "schema": schema, "ttl": "24h"}
         else:
             session = {"type": "sqlite", "path": "shared.db", "ttl": "24h"}
         workflow = workflow_copy(base, "cart", session=session)
+        if workers:
+            both = cleanup.enter_context(Server(workflow, base / "w.log", ["--workers", "2"]))
+            yield both, both
+            return
         first = cleanup.enter_context(Server(workflow, base / "a.log"))
         second = cleanup.enter_context(Server(workflow, base / "b.log"))
         yield first, second

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 from ..workflow.loader import load_workflow
-from .common import Subcommands, add_command
+from .common import Subcommands, UsageError, add_command
 
 
 def register(commands: Subcommands) -> None:
-    """``serve WORKFLOW [--reload] [--playground]``."""
+    """``serve WORKFLOW [--host H] [--port P] [--workers N] [--reload] [--playground] …``."""
     help_text = (
         "Serve a workflow over HTTP: its settings.apiServer.routes, /actions/{actionId} and "
         "/health, with sessions in the kdeps_session_id cookie or the X-Session-ID header."
@@ -23,6 +23,14 @@ def register(commands: Subcommands) -> None:
         "--port",
         type=port_number,
         help="the port (default: settings.apiServer.portNum, else 3000; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=worker_count,
+        default=1,
+        metavar="N",
+        help="serve with N worker processes on the one port (default 1: this process "
+        "alone); needs a sqlite, redis or postgres session store, and no --reload",
     )
     parser.add_argument(
         "--debug", action="store_true", help="include the full error in 500 responses"
@@ -47,9 +55,12 @@ def register(commands: Subcommands) -> None:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     # Imported here so that the other commands never load Starlette and uvicorn.
-    from ..server import serve
+    from ..server import serve, workers_refusal
 
     workflow = load_workflow(args.workflow)
+    refusal = workers_refusal(args.workers, workflow, reloading=args.reload)
+    if refusal is not None:
+        raise UsageError(refusal)
     return serve(
         workflow,
         host=args.host,
@@ -58,6 +69,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         playground=args.playground,
         reload_from=args.workflow if args.reload else None,
+        workers=args.workers,
     )
 
 
@@ -65,4 +77,11 @@ def port_number(text: str) -> int:
     """An argparse type: a TCP port number, 0 to 65535."""
     if not text.isdigit() or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"must be a number from 0 to 65535, not {text!r}")
+    return int(text)
+
+
+def worker_count(text: str) -> int:
+    """An argparse type: a number of worker processes, 1 or more."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 up, not {text!r}")
     return int(text)

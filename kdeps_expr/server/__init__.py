@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .app import create_app
 from .options import ServerOptions
-from .run import LOG_FORMAT, bind, run_app, serve
+from .run import LOG_FORMAT, bind, run_app, serve, workers_refusal
 from .transport import SESSION_COOKIE, SESSION_HEADER, valid_session_id
 
 __all__ = [
@@ -17,4 +17,5 @@ __all__ = [
     "run_app",
     "serve",
     "valid_session_id",
+    "workers_refusal",
 ]

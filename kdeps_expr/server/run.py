@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import signal
 import socket
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -18,6 +20,7 @@ from starlette.types import ASGIApp
 from ..actions.chat import ChatService
 from ..errors import ExprError
 from ..sessions import Cleaner, SessionStore
+from ..sessions.config import store_settings
 from ..workflow.executors import Connections
 from ..workflow.model import Workflow
 from ..workflow.runner import Runner
@@ -26,8 +29,11 @@ from .options import ServerOptions
 from .playground import PLAYGROUND_PATH, Bench, playground_app, playground_routes
 from .protocol import HttpLimits, guarded_http
 from .reload import Reloader
+from .supervisor import Supervisor
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+WORKERS_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s"
+"""With ``--workers``: the process id tells the workers' lines apart."""
 _BACKLOG = 2048
 PLAYGROUND_PORT = 3100
 
@@ -111,6 +117,7 @@ def serve(
     access_log: bool = False,
     playground: bool = False,
     reload_from: str | Path | None = None,
+    workers: int = 1,
 ) -> int:
     """Serve ``workflow`` over HTTP until SIGINT or SIGTERM; returns the exit status.
 
@@ -122,8 +129,18 @@ def serve(
     before anything listens) and closed on the way out, as are the one chat service and the
     one set of executor connections (SQL pools, HTTP clients) every runner of the process
     uses, a reload's too; the session cleaner runs while the app does.
+
+    With ``workers`` above 1 the store is closed again once checked, and that many worker
+    processes serve the socket, each with its own store, chat service and connections
+    (:mod:`.supervisor`); worker 0 runs the cleaner. :func:`workers_refusal` says which
+    workflows cannot (a ``ValueError`` here).
     """
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    refusal = workers_refusal(workers, workflow, reloading=reload_from is not None)
+    if refusal is not None:
+        raise ValueError(refusal)
+    logging.basicConfig(
+        level=logging.INFO, format=LOG_FORMAT if workers == 1 else WORKERS_LOG_FORMAT
+    )
     # httpx logs each call to a model server at INFO, URL included (with any user:password
     # of a baseUrl): an access log of the upstream, off like the server's own by default.
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -131,64 +148,131 @@ def serve(
         _check_playground_path(workflow)
     for warning in workflow.warnings:
         logger.warning("%s", warning.render())
-    store = workflow.open_store()
-    chat = ChatService(workflow.llm_settings)  # the process's: every runner's, reloads' too
-    connections = Connections()  # the executors' SQL pools and HTTP clients, likewise
-    try:
+    with closing(workflow.open_store()) as store:
         store.check()
         options = ServerOptions.from_settings(workflow.settings, store.ttl)
         if access_log:
             options = dataclasses.replace(options, access_log=True)
-        host = host or options.host
-        port = options.port if port is None else port
-
-        def runner_for(loaded: Workflow) -> Runner:
-            return Runner(
-                loaded,
-                loaded.engine,
-                store,
-                chat=chat,
-                debug=debug or options.debug,
-                connections=connections,
-            )
-
-        runner = runner_for(workflow)
-        extra: list[BaseRoute] = []
-        told: list[Callable[[Workflow], None]] = []
-        if playground:
-            bench = Bench(workflow)
-            extra = playground_routes(bench)
-            told.append(bench.use)
-        watch = None
-        if reload_from is not None:
-            watch = Reloader(reload_from, workflow, runner_for, told).watch
-        app = create_app(
-            lambda: _cleaning(store, runner),
-            workflow.api_routes,
-            workflow.resources,
-            options,
-            extra_routes=extra,
-            watch=watch,
+        sock = _listen(
+            workflow,
+            host or options.host,
+            options.port if port is None else port,
+            workers,
+            playground,
         )
-        sock = bind(host, port)
-        shown_host = f"[{host}]" if ":" in host else host
-        logger.info(
-            "serving workflow %s %s on http://%s:%d",
-            workflow.name,
-            workflow.version,
-            shown_host,
-            sock.getsockname()[1],
+        serving = _Serving(workflow, options, sock, debug or options.debug, playground)
+        if workers == 1:
+            with sock:
+                return 0 if serving.run(store, reload_from=reload_from, cleaner=True) else 1
+    with sock:
+        return Supervisor(workers, serving.worker).run()
+
+
+def workers_refusal(workers: int, workflow: Workflow, *, reloading: bool) -> str | None:
+    """Why ``workflow`` cannot be served by ``workers`` processes, or None when it can."""
+    if workers < 1:
+        return f"--workers must be at least 1, not {workers}"
+    if workers == 1:
+        return None
+    if store_settings(workflow.session_config).kind == "memory":
+        return (
+            f"--workers {workers}: settings.session.type memory keeps sessions inside one "
+            "process; use sqlite, redis or postgres, or one worker"
         )
-        if playground:
-            logger.info(
-                "playground on http://%s:%d%s/", shown_host, sock.getsockname()[1], PLAYGROUND_PATH
+    if reloading:
+        return f"--workers {workers}: --reload serves with one worker only"
+    if not hasattr(os, "fork"):
+        return f"--workers {workers}: worker processes need fork(), which this system lacks"
+    return None
+
+
+def _listen(
+    workflow: Workflow, host: str, port: int, workers: int, playground: bool
+) -> socket.socket:
+    """The bound socket, and the log line that says where it listens (benchmarks and tests
+    read its ending, `` on http://HOST:PORT``)."""
+    sock = bind(host, port)
+    shown_host = f"[{host}]" if ":" in host else host
+    bound = sock.getsockname()[1]
+    several = f" with {workers} workers" if workers > 1 else ""
+    logger.info(
+        "serving workflow %s %s%s on http://%s:%d",
+        workflow.name,
+        workflow.version,
+        several,
+        shown_host,
+        bound,
+    )
+    if playground:
+        logger.info("playground on http://%s:%d%s/", shown_host, bound, PLAYGROUND_PATH)
+    return sock
+
+
+@dataclass(frozen=True)
+class _Serving:
+    """What ``serve`` runs in each process that serves: the workflow's app on ``sock``."""
+
+    workflow: Workflow
+    options: ServerOptions
+    sock: socket.socket
+    debug: bool
+    playground: bool
+
+    def worker(self, slot: int) -> bool:
+        """Worker ``slot``'s server, in its own process (:class:`.supervisor.Supervisor`):
+        its own session store, and the session cleaner in worker 0 only; False when it
+        could not start."""
+        try:
+            store = self.workflow.open_store()
+        except ExprError as exc:
+            logger.error("%s", exc.render())
+            return False
+        with closing(store):
+            if slot == 0:
+                logger.info("worker 0 runs the session cleaner (every %gs)", store.cleanup_interval)
+            return self.run(store, reload_from=None, cleaner=slot == 0)
+
+    def run(self, store: SessionStore, *, reload_from: str | Path | None, cleaner: bool) -> bool:
+        """Run the app with ``store`` until SIGINT or SIGTERM (the session cleaner too, with
+        ``cleaner``); False when it failed to start."""
+        workflow, options = self.workflow, self.options
+        chat = ChatService(workflow.llm_settings)  # the process's: every runner's, reloads' too
+        connections = Connections()  # the executors' SQL pools and HTTP clients, likewise
+        try:
+
+            def runner_for(loaded: Workflow) -> Runner:
+                return Runner(
+                    loaded,
+                    loaded.engine,
+                    store,
+                    chat=chat,
+                    debug=self.debug,
+                    connections=connections,
+                )
+
+            runner = runner_for(workflow)
+            extra: list[BaseRoute] = []
+            told: list[Callable[[Workflow], None]] = []
+            if self.playground:
+                bench = Bench(workflow)
+                extra = playground_routes(bench)
+                told.append(bench.use)
+            watch = None
+            if reload_from is not None:
+                watch = Reloader(reload_from, workflow, runner_for, told).watch
+            app = create_app(
+                lambda: _cleaning(store, runner) if cleaner else nullcontext(runner),
+                workflow.api_routes,
+                workflow.resources,
+                options,
+                extra_routes=extra,
+                watch=watch,
             )
-        limits = HttpLimits(options.max_header_bytes, options.request_timeout)
-        return 0 if run_app(app, sock, limits=limits) else 1
-    finally:
-        chat.close()
-        connections.close()
-        store.close()
+            limits = HttpLimits(options.max_header_bytes, options.request_timeout)
+            return run_app(app, self.sock, limits=limits)
+        finally:
+            chat.close()
+            connections.close()
 
 
 def _check_playground_path(workflow: Workflow) -> None:
