@@ -2,28 +2,27 @@
 and the values of literal tokens.
 
 The parser (parser.py) calls these methods as its LALR tables reduce, with the rule's
-children: nodes already built, and tokens (anything with ``type``, ``value``,
-``start_pos``, ``end_pos``). Errors found while building (a number out of range, a bad
-escape, a repeated map key, a pipe into something that is not a call) are syntax errors
-with the offset of the bad character.
+children: nodes already built, and tokens. Errors found while building (a number out of
+range, a bad escape, a repeated map key, a pipe into something that is not a call) are
+syntax errors with the offset of the bad character.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Protocol
+from typing import Any, NamedTuple
 
 from ..errors import ExprSyntaxError
 from . import nodes as n
 
 
-class Token(Protocol):
-    """What the builder reads of a token."""
+class Token(NamedTuple):
+    """A token of the source text: its terminal's name, its text and where it lies."""
 
     type: str
     value: str
-    start_pos: int | None
-    end_pos: int | None
+    start_pos: int
+    end_pos: int
 
 
 _OPERATORS = {"OR_WORD": "||", "AND_WORD": "&&", "NOT": "!", "CARET": "**"}
@@ -38,6 +37,8 @@ _ESCAPES = {
     '"': '"',
     "/": "/",
 }
+_WORDS = {"TRUE": True, "FALSE": False}
+"""The values of the literal words other than ``nil`` and ``null``."""
 _HEX = frozenset("0123456789abcdefABCDEF")
 _BASES = {"x": 16, "o": 8, "b": 2}
 _INT_LIMIT = 1 << 63  # integers are 64-bit (values.INT_BITS)
@@ -46,7 +47,7 @@ _INT_LIMIT = 1 << 63  # integers are 64-bit (values.INT_BITS)
 def _span(item: Any) -> tuple[int, int]:
     if isinstance(item, n.Node):
         return item.start, item.end
-    return item.start_pos or 0, item.end_pos or 0
+    return item.start_pos, item.end_pos
 
 
 def _shown(text: str, width: int = 24) -> str:
@@ -75,7 +76,7 @@ def string_value(token: Token) -> str:
             i += 1
             continue
         code = raw[i + 1]
-        offset = (token.start_pos or 0) + 1 + i
+        offset = token.start_pos + 1 + i
         if code == "u":
             digits = raw[i + 2 : i + 6]
             if len(digits) != 4 or not _HEX.issuperset(digits):
@@ -153,20 +154,20 @@ class Builder:
 
     def literal(self, children: list[Token]) -> n.Node:
         token = children[0]
-        start, end = _span(token)
-        kind = token.type
+        start, kind = token.start_pos, token.type
         value: Any
-        if kind in ("INT", "FLOAT"):
-            value = number_value(token)
-        elif kind == "STRING":
+        if kind == "STRING":
             value = string_value(token)
+        elif kind in ("INT", "FLOAT"):
+            value = number_value(token)
         else:
-            value = {"TRUE": True, "FALSE": False}.get(kind)
-        return n.Literal(value=value, start=start, end=end, pos=start)
+            value = _WORDS.get(kind)
+        return n.Literal(value=value, start=start, end=token.end_pos, pos=start)
 
     def name(self, children: list[Token]) -> n.Node:
-        start, end = _span(children[0])
-        return n.Name(name=children[0].value, start=start, end=end, pos=start)
+        token = children[0]
+        start = token.start_pos
+        return n.Name(name=token.value, start=start, end=token.end_pos, pos=start)
 
     def element(self, children: list[Token]) -> n.Node:
         start, end = _span(children[0])
@@ -183,16 +184,16 @@ class Builder:
     # ---- calls and groups -----------------------------------------------------------------
 
     def call(self, children: list[Any]) -> n.Node:
-        builtin = children[0].type == "DOUBLE_COLON"
-        first, *rest = children
-        name, _open, *args, close = rest if builtin else children
+        first: Token = children[0]
+        builtin = first.type == "DOUBLE_COLON"
+        name: Token = children[1] if builtin else first
         return n.Call(
             name=name.value,
-            args=tuple(args),
+            args=tuple(children[3 if builtin else 2 : -1]),
             builtin=builtin,
-            start=_span(first)[0],
-            end=_span(close)[1],
-            pos=_span(name)[0],
+            start=first.start_pos,
+            end=children[-1].end_pos,
+            pos=name.start_pos,
         )
 
     def method_call(self, children: list[Any]) -> n.Node:
@@ -315,7 +316,7 @@ class Builder:
         left, op, right = children
         symbol = _OPERATORS.get(op.type, op.value)
         return n.Binary(
-            op=symbol, left=left, right=right, start=left.start, end=right.end, pos=_span(op)[0]
+            op=symbol, left=left, right=right, start=left.start, end=right.end, pos=op.start_pos
         )
 
     logical = binary

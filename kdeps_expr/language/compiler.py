@@ -12,7 +12,7 @@ what they share.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import EvaluationError, LimitError
@@ -41,6 +41,8 @@ def check_size(source: str, limits: Limits, start: int = 0, end: int | None = No
         raise LimitError(
             f"expression too long: {end - start:,} characters (the limit is {limits.max_source:,})"
         )
+    if sum(source.count(bracket, start, end) for bracket in "([{") <= limits.max_depth:
+        return  # too few brackets to nest too deep, even outside strings
     depth = 0
     offset = start
     while offset < end:
@@ -69,9 +71,17 @@ class Compiler(OperatorCompiler, CallCompiler):
         self._scopes: list[dict[str, tuple[object, Any]]] = []
         """The ``let`` names in scope, innermost last: name -> (key, constant or VARIABLE)."""
 
-    def compile(self, node: n.Node) -> Closure:
-        """The closure for ``node``; raises :class:`ExprError` for what cannot compile."""
-        self._measure(node)
+    def compile(self, node: n.Node, width: int | None = None) -> Closure:
+        """The closure for ``node``, parsed from ``width`` characters (when known); raises
+        :class:`ExprError` for what cannot compile.
+
+        The node and depth limits are checked first, unless ``width`` is below both: every
+        node holds a token of its own, at least a character long, but the one KDeps'
+        ``{{q}}`` shorthand adds, so such a short text cannot breach them.
+        """
+        limits = self.limits
+        if width is None or width >= min(limits.max_nodes, limits.max_depth):
+            self._measure(node)
         return self._compile(node, "")
 
     # ---- limits -----------------------------------------------------------------------------
@@ -99,57 +109,26 @@ class Compiler(OperatorCompiler, CallCompiler):
     # ---- dispatch -------------------------------------------------------------------------
 
     def _compile(self, node: n.Node, in_predicate: str) -> Closure:
-        run = self._dispatch(node, in_predicate)
+        compile_node = _BY_TYPE.get(type(node))
+        if compile_node is None:
+            raise self._error(f"cannot compile {type(node).__name__}", node)  # pragma: no cover
+        run = compile_node(self, node, in_predicate)
         self.closures[id(node)] = run
         return run
 
-    def _dispatch(self, node: n.Node, in_predicate: str) -> Closure:
-        match node:
-            case n.Literal():
-                return self._constant(node.value)
-            case n.Binary():
-                return self._binary(node, in_predicate)
-            case n.Call() | n.MethodCall():
-                return self._call(node, in_predicate)
-            case n.Member():
-                return self._member(node, in_predicate)
-            case n.Unary():
-                return self._unary(node, in_predicate)
-            case n.Conditional():
-                return self._conditional(node, in_predicate)
-            case n.Comparison():
-                return self._comparison(node, in_predicate)
-            case n.Index():
-                return self._index(node, in_predicate)
-            case n.Slice():
-                return self._slice(node, in_predicate)
-            case n.ListLiteral():
-                return self._list(node, in_predicate)
-            case n.MapLiteral():
-                return self._map(node, in_predicate)
-            case n.DynamicMap():
-                return self._dynamic_map(node, in_predicate)
-            case n.Element() | n.ElementMember():
-                return self._element(node, in_predicate)
-            case n.Pointer():
-                return self._pointer(node, in_predicate)
-            case n.Name():
-                return self._name(node)
-            case n.Let():
-                return self._let(node, in_predicate)
-            case n.Sequence():
-                return self._sequence(node, in_predicate)
-            case n.Block():
-                raise self._error(
-                    "braces { } hold a predicate, such as filter(items, {.price > 1}); "
-                    "a map is written {key: value}",
-                    node,
-                )
-        raise self._error(f"cannot compile {type(node).__name__}", node)  # pragma: no cover
+    def _literal(self, node: n.Literal, in_predicate: str) -> Closure:
+        return self._constant(node.value)
+
+    def _block(self, node: n.Block, in_predicate: str) -> Closure:
+        raise self._error(
+            "braces { } hold a predicate, such as filter(items, {.price > 1}); "
+            "a map is written {key: value}",
+            node,
+        )
 
     # ---- names, let, sequences --------------------------------------------------------------
 
-    def _name(self, node: n.Name) -> Closure:
+    def _name(self, node: n.Name, in_predicate: str) -> Closure:
         """A ``let`` name, or one of KDeps' objects (``request``, ``input``, ``item``, ``loop``)."""
         for scope in reversed(self._scopes):
             if node.name in scope:
@@ -323,3 +302,29 @@ class Compiler(OperatorCompiler, CallCompiler):
             return result
 
         return run
+
+
+_BY_TYPE: dict[type[n.Node], Callable[[Compiler, Any, str], Closure]] = {
+    n.Literal: Compiler._literal,
+    n.Binary: Compiler._binary,
+    n.Call: Compiler._call,
+    n.MethodCall: Compiler._call,
+    n.Member: Compiler._member,
+    n.Unary: Compiler._unary,
+    n.Conditional: Compiler._conditional,
+    n.Comparison: Compiler._comparison,
+    n.Index: Compiler._index,
+    n.Slice: Compiler._slice,
+    n.ListLiteral: Compiler._list,
+    n.MapLiteral: Compiler._map,
+    n.DynamicMap: Compiler._dynamic_map,
+    n.Element: Compiler._element,
+    n.ElementMember: Compiler._element,
+    n.Pointer: Compiler._pointer,
+    n.Name: Compiler._name,
+    n.Let: Compiler._let,
+    n.Sequence: Compiler._sequence,
+    n.Block: Compiler._block,
+}
+"""How each kind of node compiles (one dictionary look-up, where a ``match`` tried the
+kinds in turn)."""

@@ -75,7 +75,7 @@ class Expression:
         self.node = node
         self.start = start
         self.end = end
-        self._run = compiler.compile(node)
+        self._run = compiler.compile(node, end - start)
         self.constant = compiler.is_constant(self._run)
         self._compiler: Compiler | None = compiler  # until promotion, which builds on it
         self._countdown = hot_after

@@ -1,30 +1,30 @@
 """Source text to syntax nodes; the only module that imports lark.
 
 The grammar (``grammar/expr.lark``) is loaded once, LALR, from lark's cache. Lark analyses
-it and builds the tables; :func:`_drive` runs them, skipping the unit reductions of the
-precedence chain, and the builder methods make nodes as rules reduce, so no lark tree is
-ever materialised and deep nesting costs no recursion. Tokens come from :class:`_Lexer`,
-one regular expression assembled from the grammar's own terminals. Together these halve
-parse time against ``Lark.parse``. Syntax errors are made here and only here, with token
-names a person reads (``')'``, ``end of expression``).
+it and builds the tables; :func:`_drive` runs them, taking each chain of unit reductions of
+the precedence chain in one step, and calls the builder methods as rules reduce, so no lark
+tree or token is ever made and deep nesting costs no recursion. Tokens come from
+:class:`_Lexer`, one regular expression assembled from the grammar's own terminals.
+``benchmarks/bench_expr.py`` times parse + compile. Syntax errors are made here and only
+here, with token names a person reads (``')'``, ``end of expression``).
 """
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Callable, Iterator
-from itertools import chain
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token
-from lark.common import LexerConf
-from lark.lexer import Lexer, LexerState, PatternStr
+from lark import Lark
+from lark.grammar import Rule, Symbol, Terminal
+from lark.lexer import PatternStr, TerminalDef
 from lark.parsers.lalr_analysis import Shift
 
 from ..errors import ExprSyntaxError
 from . import nodes as n
-from .builder import Builder
+from .builder import Builder, Token
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 _GRAMMAR_PATHS = (_PACKAGE / "grammar" / "expr.lark", _PACKAGE.parent / "grammar" / "expr.lark")
@@ -94,67 +94,74 @@ _CLOSERS = {"RPAR": "(", "RSQB": "[", "RBRACE": "{"}
 _PAIRS = {"(": ")", "[": "]", "{": "}"}
 
 
-class _Lexer(Lexer):
-    """All of the grammar's terminals in one regular expression, matched left to right.
+class _Lexer:
+    """All of the grammar's terminals in one regular expression, one match per token.
 
-    Alternatives are ordered so that the first match is the right one: ignored text
-    (so ``//`` is a comment, not two slashes), then pattern terminals by priority (``.5`` is
-    a FLOAT before ``.`` is a DOT), then literal operators longest first (``**`` before
-    ``*``), then names; a name spelled like a keyword (``in``, ``true``) is that keyword.
+    Each match first skips the ignored text (blanks and comments, so ``//`` is a comment,
+    not two slashes), then takes the first alternative that matches: pattern terminals by
+    priority (``.5`` is a FLOAT before ``.`` is a DOT), then the literal operators, longest
+    first (``**`` before ``*``) and all in one group (a dozen alternatives per token cost
+    the regular expression engine more than the rest of the parse), then names; a name
+    spelled like a keyword (``in``, ``true``) is that keyword. Tokens are plain named
+    tuples, not lark's.
     """
 
-    __future_interface__ = 2  # lex() receives the LexerState, whose text may be a slice
-
-    def __init__(self, conf: LexerConf) -> None:
-        terminals = list(conf.terminals)
-        self._ignore = frozenset(conf.ignore)
+    def __init__(self, terminals: Collection[TerminalDef], ignore: Collection[str]) -> None:
         words = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
-        self._keywords = {
-            t.pattern.value: t.name
-            for t in terminals
-            if isinstance(t.pattern, PatternStr) and words.match(t.pattern.value)
-        }
-        literals = sorted(
-            (t for t in terminals if isinstance(t.pattern, PatternStr)),
-            key=lambda t: -len(t.pattern.value),
-        )
+        literals = {t.pattern.value: t.name for t in terminals if isinstance(t.pattern, PatternStr)}
+        self._keywords = {value: name for value, name in literals.items() if words.match(value)}
+        self._operators = {v: name for v, name in literals.items() if v not in self._keywords}
+        longest = sorted(self._operators, key=len, reverse=True)
+        singles = "".join(re.escape(value) for value in longest if len(value) == 1)
+        operators = [re.escape(value) for value in longest if len(value) > 1] + [f"[{singles}]"]
         patterns = sorted(
             (t for t in terminals if not isinstance(t.pattern, PatternStr)),
-            key=lambda t: (t.name not in self._ignore, -t.priority),
+            key=lambda t: -t.priority,
         )
-        ordered = [t for t in patterns if t.priority > 0 or t.name in self._ignore]
-        ordered += [t for t in literals if t.pattern.value not in self._keywords]
-        ordered += [t for t in patterns if t not in ordered]
-        alternatives = [f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in ordered]
-        self._master = re.compile("|".join([*alternatives, "(?P<_UNKNOWN>.)"]), re.DOTALL)
-
-    def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
-        text = lexer_state.text
-        return self.tokens(text.text, text.start, text.end)
+        skip = "|".join(f"(?:{t.pattern.to_regexp()})" for t in patterns if t.name in ignore)
+        named = {t.name: f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in patterns}
+        alternatives = [named[t.name] for t in patterns if t.priority > 0]
+        alternatives.append(f"(?P<_OPERATOR>{'|'.join(operators)})")
+        alternatives += [
+            named[t.name] for t in patterns if t.priority <= 0 and t.name not in ignore
+        ]
+        alternatives += ["(?P<_UNKNOWN>.)", r"(?P<_END>\Z)"]
+        master = re.compile(f"(?:{skip})*+(?:{'|'.join(alternatives)})", re.DOTALL)
+        self._match = master.match
+        kinds = {index: name for name, index in master.groupindex.items()}
+        self._kinds = [kinds.get(index, "") for index in range(master.groups + 1)]
 
     def tokens(self, text: str, start: int, end: int) -> Iterator[Token]:
-        """The tokens of ``text[start:end]``, positions counted in ``text``."""
-        ignore, keywords = self._ignore, self._keywords
-        for match in self._master.finditer(text, start, end):
-            kind = match.lastgroup or ""
-            if kind in ignore:
-                continue
-            offset = match.start()
-            if kind == "_UNKNOWN":
-                char = match.group()
-                if char in QUOTES:
-                    raise ExprSyntaxError("unclosed string", offset=offset)
-                raise ExprSyntaxError(f"unexpected character {char!r}", offset=offset)
-            value = match.group()
-            if kind == "NAME":
-                kind = keywords.get(value, "NAME")
-                if value == "b" and text[match.end() : match.end() + 1] in ("'", '"'):
+        """The tokens of ``text[start:end]``, positions counted in ``text``, then ``$END``."""
+        match, kinds, keywords = self._match, self._kinds, self._keywords
+        operators = self._operators
+        new = tuple.__new__
+        position = start
+        while True:
+            found = match(text, position, end)
+            assert found is not None  # the last two alternatives match anything
+            group = found.lastindex or 0
+            kind = kinds[group]
+            offset, position = found.span(group)  # the token ends the match
+            value = text[offset:position]
+            if kind == "_OPERATOR":
+                kind = operators[value]
+            elif kind == "NAME":
+                kind = keywords.get(value, kind)
+                if value == "b" and text[position : position + 1] in ("'", '"'):
                     raise ExprSyntaxError(
                         "bytes literals (b'…') are not supported: values are JSON, "
                         "which has text but no bytes",
                         offset=offset,
                     )
-            yield Token(kind, value, offset, end_pos=match.end())
+            elif kind == "_END":
+                yield new(Token, ("$END", "", end, end))
+                return
+            elif kind == "_UNKNOWN":
+                if value in QUOTES:
+                    raise ExprSyntaxError("unclosed string", offset=offset)
+                raise ExprSyntaxError(f"unexpected character {value!r}", offset=offset)
+            yield new(Token, (kind, value, offset, position))
 
 
 def _load_grammar() -> Lark:
@@ -164,118 +171,175 @@ def _load_grammar() -> Lark:
     return Lark(
         path.read_text(encoding="utf-8"),
         parser="lalr",
-        lexer=_Lexer,
-        transformer=Builder(),
+        lexer="basic",
         cache=True,
         maybe_placeholders=False,
     )
 
 
-_LARK = _load_grammar()
+Reduce = Callable[[list[Any]], Any]
+"""A rule's reduction: the values of its symbols -> the value of the rule."""
+Reduction = tuple[int, str, Reduce]
+"""A reduction in the tables: ``(symbols taken off the stack, rule name, callback)``."""
 
 
-Reduction = tuple[int, str, Callable[[list[Any]], Any] | None]
-Action = int | Reduction
+class _UnitChain(dict[int, int]):
+    """A unit reduction (``?sum: product`` passes its child through) in one state, for one
+    lookahead: the state below -> the state that the chain of unit reductions starting
+    there ends in. The chain depends on nothing else, so each is followed once, when a
+    parse first meets it; the tables are finite, and so is this."""
+
+    __slots__ = ("kind", "rule", "tables")
+
+    def __init__(self, tables: _Tables, rule: str, kind: str) -> None:
+        super().__init__()
+        self.tables, self.rule, self.kind = tables, rule, kind
+
+    def __missing__(self, below: int) -> int:
+        actions, gotos = self.tables.actions, self.tables.gotos
+        state = gotos[below][self.rule]
+        while True:
+            action = actions[state].get(self.kind)
+            if type(action) is not _UnitChain or state == self.tables.accept:
+                break
+            state = gotos[below][action.rule]
+        self[below] = state
+        return state
+
+
+Action = int | Reduction | _UnitChain
+"""A shift (the next state), a reduction, or a chain of unit reductions."""
+
+
+def _inlined(symbol: Symbol) -> bool:
+    """True for a rule lark splices into its parent: ``_name``, and its own helpers."""
+    return not symbol.is_term and symbol.name.startswith("_")
+
+
+def _kept(symbol: Symbol) -> bool:
+    """False for the tokens lark leaves out of a tree: ``_NAME`` and anonymous ones."""
+    return not (isinstance(symbol, Terminal) and symbol.filter_out)
+
+
+def _single_inlined(rules: list[Rule]) -> set[str]:
+    """The inlined rules that always give exactly one child (``_order: LT | LE …``): their
+    value is that child, so they reduce like ``?sum: product``, as unit reductions."""
+    single = {rule.origin.name for rule in rules if _inlined(rule.origin)}
+    changed = True
+    while changed:
+        changed = False
+        for rule in rules:
+            kept = [symbol for symbol in rule.expansion if _kept(symbol)]
+            one = len(kept) == 1 and (not _inlined(kept[0]) or kept[0].name in single)
+            if rule.origin.name in single and not one:
+                single.discard(rule.origin.name)
+                changed = True
+    return single
+
+
+def _reduce(rule: Rule, single: set[str], builder: Builder) -> Reduce | None:
+    """What reducing ``rule`` does, as lark's tree builder would do it (filtered tokens
+    dropped, ``_rules`` spliced into their parent, a ``?rule`` of one child passing it
+    through) but calling the :class:`Builder` directly, never making a lark tree; ``None``
+    for a unit reduction, which passes its one symbol through untouched."""
+    size, origin = len(rule.expansion), rule.origin.name
+    steps = [
+        (index, _inlined(symbol) and symbol.name not in single)
+        for index, symbol in enumerate(rule.expansion)
+        if _kept(symbol)
+    ]
+    passes = origin in single or (rule.options.expand1 and rule.alias is None)
+    if passes and len(steps) == 1 and not steps[0][1]:
+        return None if size == 1 else operator.itemgetter(steps[0][0])
+    if not size or rule.options.keep_all_tokens or (passes and not _inlined(rule.origin)):
+        raise RuntimeError(f"the parser cannot reduce the grammar rule {rule}")
+    build: Reduce = list if _inlined(rule.origin) else getattr(builder, rule.alias or origin)
+    if steps == [(index, False) for index in range(size)]:
+        return build
+
+    def reduce(children: list[Any]) -> Any:
+        kept: list[Any] = []
+        for index, spliced in steps:
+            if not spliced:
+                kept.append(children[index])
+            elif kept:
+                kept += children[index]
+            else:  # a left-recursive list: grow the one already built
+                kept = children[index]
+        return build(kept)
+
+    return reduce
 
 
 class _Tables:
     """Lark's LALR tables for the grammar, reshaped for :func:`_drive`.
 
     Lark analyses the grammar and builds the tables; driving them here instead of through
-    ``Lark.parse`` skips the unit reductions of the precedence chain (``?sum: product``
-    passes its child through untouched), which are most of the work for short expressions.
-    A shift is a state number; a reduction is ``(size, rule name, callback or None)``.
+    ``Lark.parse`` takes each chain of unit reductions of the precedence chain in one step
+    (most of the work for short expressions) and builds no lark tree. ``actions`` holds
+    what each state does on each terminal, ``gotos`` the state each state goes to once a
+    rule has reduced.
     """
 
     def __init__(self, lark: Lark) -> None:
-        frontend = lark.parser
-        parser = frontend.parser.parser  # lark's LALR _Parser: parse_table and callbacks
-        table = parser.parse_table
-        callbacks = parser.callbacks
-        reductions: dict[int, Reduction] = {}
+        table = lark.parser.parser.parser.parse_table  # lark's LALR _Parser
+        single = _single_inlined(lark.rules)
+        builder = Builder()
+        reductions: dict[int, Reduce | None] = {}
         self.actions: dict[int, dict[str, Action]] = {}
+        self.gotos: dict[int, dict[str, int]] = {}
         for state, row in table.states.items():
             actions: dict[str, Action] = {}
+            gotos: dict[str, int] = {}
             for symbol, (action, target) in row.items():
                 if action is Shift:
-                    actions[symbol] = target
+                    (actions if symbol.isupper() else gotos)[symbol] = target
                     continue
-                key = id(target)
-                if key not in reductions:
-                    unit = (
-                        target.options.expand1
-                        and len(target.expansion) == 1
-                        and target.alias is None
-                        and not target.origin.name.startswith("_")
-                    )
-                    callback = None if unit else callbacks[target]
-                    reductions[key] = (len(target.expansion), target.origin.name, callback)
-                actions[symbol] = reductions[key]
+                if id(target) not in reductions:
+                    reductions[id(target)] = _reduce(target, single, builder)
+                callback, rule = reductions[id(target)], target.origin.name
+                actions[symbol] = (
+                    _UnitChain(self, rule, symbol)
+                    if callback is None
+                    else (len(target.expansion), rule, callback)
+                )
             self.actions[state] = actions
+            self.gotos[state] = gotos
         self.start = table.start_states["start"]
-        self.end = table.end_states["start"]
-        self.lexer: _Lexer = frontend.lexer
+        self.accept = table.end_states["start"]
+        self.lexer = _Lexer(lark.lexer_conf.terminals, lark.lexer_conf.ignore)
 
 
-_TABLES = _Tables(_LARK)
-
-
-_UNIT_CHAINS: dict[tuple[int, int, str], int] = {}
-"""``(state on top, state below it, lookahead)`` -> the state the chain of unit reductions
-that starts there ends in (``?sum: product`` and the like pass their child through, so a
-chain depends on nothing else). Filled as parses meet them; finite, as the tables are."""
-
-
-def _unit_chain(below: int, rule: str, kind: str) -> int:
-    """The state after reducing the unit ``rule`` over ``below`` and every unit reduction
-    that follows it for the lookahead ``kind``."""
-    actions = _TABLES.actions
-    goto = actions[below][rule]
-    while True:
-        assert type(goto) is int  # after a reduction the table always shifts the rule
-        action = actions[goto].get(kind)
-        if type(action) is not tuple or action[2] is not None or goto == _TABLES.end:
-            return goto
-        goto = actions[below][action[1]]
+_TABLES = _Tables(_load_grammar())
 
 
 def _drive(text: str, start: int, end: int) -> n.Node:
     """Run the LALR tables over the tokens of ``text[start:end]``."""
-    actions, accept, chains = _TABLES.actions, _TABLES.end, _UNIT_CHAINS
-    states = [_TABLES.start]
+    actions, gotos, accept = _TABLES.actions, _TABLES.gotos, _TABLES.accept
+    state = _TABLES.start
+    states = [state]
     values: list[Any] = []
-    last = Token("$END", "", end, end_pos=end)
-    for token in chain(_TABLES.lexer.tokens(text, start, end), (last,)):
-        kind = token.type
+    for token in _TABLES.lexer.tokens(text, start, end):
+        kind = token[0]
         while True:
-            row = actions[states[-1]]
-            action = row.get(kind)
-            if action is None:
-                raise _unexpected(token, row, text, start, end)
-            if type(action) is int:
-                states.append(action)
+            action = actions[state].get(kind)
+            if isinstance(action, int):
+                state = action
+                states.append(state)
                 values.append(token)
                 break
-            size, rule, callback = action  # type: ignore[misc]
-            if callback is None:  # unit reductions: the whole chain in one step
-                key = (states[-1], states[-2], kind)
-                state = chains.get(key, -1)
-                if state < 0:
-                    state = chains[key] = _unit_chain(states[-2], rule, kind)
-                states[-1] = state
-                if state == accept and kind == "$END":
-                    node = values[-1]
-                    assert isinstance(node, n.Node)
-                    return node
-                continue
-            children = values[-size:] if size else []
-            del values[len(values) - size :]
-            del states[len(states) - size :]
-            values.append(callback(children))
-            goto = actions[states[-1]][rule]
-            assert type(goto) is int  # after a reduction the table always shifts the rule
-            states.append(goto)
-            state = goto
+            if isinstance(action, _UnitChain):  # unit reductions: the whole chain in one step
+                state = states[-1] = action[states[-2]]
+            elif action is None:
+                raise _unexpected(token, actions[state], text, start, end)
+            else:
+                size, rule, callback = action
+                children = values[-size:]
+                del values[-size:]
+                del states[-size:]
+                values.append(callback(children))
+                state = gotos[states[-1]][rule]
+                states.append(state)
             if state == accept and kind == "$END":
                 node = values[-1]
                 assert isinstance(node, n.Node)

@@ -9,8 +9,10 @@ and :class:`Block` positions; the Engine compiles the blocks.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Container
 from dataclasses import dataclass
+from functools import cache
 
 from ..errors import ExprSyntaxError, LimitError
 from . import nodes as n
@@ -65,15 +67,18 @@ def check_delimiters(delimiters: tuple[str, ...]) -> tuple[str, ...]:
 def _block_end(text: str, start: int, closer: str) -> int | None:
     """Offset of the closing delimiter of the block whose expression starts at ``start``."""
     depth = 0
-    i = start
-    length = len(text)
-    while i < length:
+    marks = _block_marks(closer)
+    found = marks.search(text, start)
+    while found is not None:
+        i = found.start()
         char = text[i]
         if char in "'\"":
-            i += 1
-            while i < length and text[i] != char:
-                i += 2 if text[i] == "\\" else 1
-            i += 1
+            string = _STRING_BODIES[char].match(text, i + 1)
+            assert string is not None  # the pattern matches the empty string too
+            body = string.end()
+            if body >= len(text) or text[body] != char:
+                return None  # the string, and so the block, never closes
+            found = marks.search(text, body + 1)
             continue
         if depth == 0 and text.startswith(closer, i):
             return i
@@ -81,8 +86,26 @@ def _block_end(text: str, start: int, closer: str) -> int | None:
             depth += 1
         elif char in ")]}" and depth:
             depth -= 1
-        i += 1
+        found = marks.search(text, i + 1)
     return None
+
+
+_QUOTES_AND_BRACKETS = "'\"()[]{}"
+_STRING_BODIES = {quote: re.compile(rf"(?:[^{quote}\\]|\\.)*", re.DOTALL) for quote in "'\""}
+"""What follows an opening quote up to its closing one: any character but the quote, a
+backslash escaping any character."""
+
+
+@cache
+def _block_marks(closer: str) -> re.Pattern[str]:
+    """Where :func:`_block_end` has something to decide: a quote, a bracket, the closer."""
+    return re.compile(f"[{re.escape(_QUOTES_AND_BRACKETS + closer[0])}]")
+
+
+@cache
+def _marks(delimiters: tuple[str, ...]) -> re.Pattern[str]:
+    """Where :func:`split` has something to decide: a backslash, or an opening delimiter."""
+    return re.compile("|".join(["\\\\", *(re.escape(d) for d in delimiters)]))
 
 
 def split(
@@ -94,46 +117,46 @@ def split(
     literal: list[str] = []
     escaped = False
     blocks = 0
-    i = 0
     anchor = 0  # start of the literal run not yet copied into ``literal``
-    length = len(text)
-    while i < length:
-        char = text[i]
-        if char == "\\":
+    marks = _marks(delimiters)
+    found = marks.search(text)
+    while found is not None:
+        i = found.start()
+        if text[i] == "\\":
             opener = next((d for d in delimiters if text.startswith(d, i + 1)), None)
             if opener is not None:
                 literal.append(text[anchor:i] + opener)
                 escaped = True
-                i += 1 + len(opener)
-                anchor = i
+                anchor = i + 1 + len(opener)
+                found = marks.search(text, anchor)
                 continue
-        elif char in "{<":
-            opener = next((d for d in delimiters if text.startswith(d, i)), None)
-            if opener is not None:
-                inner = i + len(opener)
-                close = _block_end(text, inner, DELIMITERS[opener])
-                if close is None:
-                    raise ExprSyntaxError(f"unclosed {opener!r}", source=text, offset=i)
-                if not text[inner:close].strip():
-                    raise ExprSyntaxError(
-                        f"empty {opener} {DELIMITERS[opener]} block", source=text, offset=i
-                    )
-                literal.append(text[anchor:i])
-                if any(literal):
-                    parts.append("".join(literal))
-                literal = []
-                blocks += 1
-                if max_blocks is not None and blocks > max_blocks:
-                    raise LimitError(
-                        f"template has too many blocks: more than {max_blocks:,}",
-                        source=text,
-                        offset=i,
-                    )
-                end = close + len(DELIMITERS[opener])
-                parts.append(Block(start=i, inner_start=inner, inner_end=close, end=end))
-                i = anchor = end
-                continue
-        i += 1
+        else:
+            opener = next(d for d in delimiters if text.startswith(d, i))
+            inner = i + len(opener)
+            close = _block_end(text, inner, DELIMITERS[opener])
+            if close is None:
+                raise ExprSyntaxError(f"unclosed {opener!r}", source=text, offset=i)
+            if not text[inner:close].strip():
+                raise ExprSyntaxError(
+                    f"empty {opener} {DELIMITERS[opener]} block", source=text, offset=i
+                )
+            literal.append(text[anchor:i])
+            if any(literal):
+                parts.append("".join(literal))
+            literal = []
+            blocks += 1
+            if max_blocks is not None and blocks > max_blocks:
+                raise LimitError(
+                    f"template has too many blocks: more than {max_blocks:,}",
+                    source=text,
+                    offset=i,
+                )
+            end = close + len(DELIMITERS[opener])
+            parts.append(Block(start=i, inner_start=inner, inner_end=close, end=end))
+            anchor = end
+            found = marks.search(text, anchor)
+            continue
+        found = marks.search(text, i + 1)
     literal.append(text[anchor:])
     if any(literal):
         parts.append("".join(literal))

@@ -262,30 +262,31 @@ class _Builder:
         self.active: set[int] = set()
 
     def build(self, node: yaml.Node) -> Node:
+        if isinstance(node, yaml.ScalarNode):  # holds no node, so no alias loops through it
+            return self._scalar(node)
         if id(node) in self.active:
             raise self.source.error("recursive YAML alias", node.start_mark.index)
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.MappingNode):
                 return self._mapping(node)
-            if isinstance(node, yaml.SequenceNode):
-                items = [self.build(item) for item in node.value]
-                return Sequence(self.source, node.start_mark.index, items)
-            assert isinstance(node, yaml.ScalarNode)  # the only other kind of node
-            return self._scalar(node)
+            assert isinstance(node, yaml.SequenceNode)  # the only other kind of node
+            items = [self.build(item) for item in node.value]
+            return Sequence(self.source, node.start_mark.index, items)
         finally:
             self.active.discard(id(node))
 
     def _scalar(self, node: yaml.ScalarNode) -> Scalar:
         start = node.start_mark.index
-        if node.tag == _TIMESTAMP:
-            value: Any = node.value
-        elif node.tag in _SCALAR_TAGS:
+        tag = node.tag
+        if tag in (_STR, _TIMESTAMP):
+            value: Any = node.value  # what PyYAML's constructor returns for a string
+        elif tag in _SCALAR_TAGS:
             value = self.constructor.construct_object(node)
         else:
-            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            hint = f" ({_TAG_HINT})" if not tag.startswith("!!") else ""
-            raise self.source.error(f"unsupported YAML tag {tag}{hint}", start)
+            shown = tag.replace("tag:yaml.org,2002:", "!!")
+            hint = f" ({_TAG_HINT})" if not shown.startswith("!!") else ""
+            raise self.source.error(f"unsupported YAML tag {shown}{hint}", start)
         return Scalar(self.source, start, value, node.style or None, node.end_mark.index)
 
     def _mapping(self, node: yaml.MappingNode) -> Mapping:
