@@ -22,7 +22,7 @@ from session_backends import (
 )
 
 from kdeps_expr.cli import main
-from kdeps_expr.sessions import SessionStore, open_store
+from kdeps_expr.sessions import SessionStore, new_session_id, open_store
 from kdeps_expr.sessions.base import Clock
 
 LIVE = 2_000_000_000.0  # 2033-05-18T03:33:20Z: live for any test run before then
@@ -359,3 +359,12 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str], argv: list[str], messa
 )
 def test_store_errors(capsys: pytest.CaptureFixture[str], url: str, message: str) -> None:
     assert run(capsys, "--store", url, "list") == (1, "", message + "\n")
+
+
+def test_new_session_ids_never_read_as_an_option() -> None:
+    """An id starting with ``-`` would be an option to ``sessions show ID`` or
+    ``run --session-id ID``; 3,000 draws would meet one about 47 times."""
+    made = [new_session_id() for _ in range(3000)]
+    assert all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]{42}", made_id) for made_id in made)
+    assert len(set(made)) == len(made)
+    assert sum(made_id.startswith("_") for made_id in made) > 0  # the rest of the alphabet stays
