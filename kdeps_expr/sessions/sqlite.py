@@ -38,7 +38,6 @@ journal another has just begun.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import os
@@ -47,8 +46,8 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -134,9 +133,28 @@ _WRITE_TURNS_LOCK = threading.Lock()
 def _execute(
     connection: sqlite3.Connection, sql: str, params: dict[str, Any]
 ) -> tuple[list[Any], int]:
-    """Run one statement: all its rows (reading them finishes it) and its row count."""
-    cursor = connection.execute(sql, params)
-    return cursor.fetchall(), cursor.rowcount
+    """Run one statement: all its rows (reading them finishes it) and its row count.
+
+    While another process holds the file's lock, the statement is tried again after a short
+    random pause (``BUSY_PAUSE_FIRST`` doubling up to ``BUSY_PAUSE_MAX``), for up to
+    ``BUSY_TIMEOUT``; then its ``SQLITE_BUSY`` is raised.
+    """
+    deadline = 0.0
+    pause = BUSY_PAUSE_FIRST
+    while True:
+        try:
+            cursor = connection.execute(sql, params)
+            return cursor.fetchall(), cursor.rowcount
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
+            now = time.monotonic()
+            if not deadline:
+                deadline = now + BUSY_TIMEOUT
+            elif now >= deadline:
+                raise
+        time.sleep(random.uniform(0, pause))
+        pause = min(BUSY_PAUSE_MAX, pause * 2)
 
 
 def _write_turn(path: Path) -> threading.Lock:
@@ -150,21 +168,6 @@ def _busy(error: sqlite3.OperationalError) -> bool:
     """Whether ``error`` says another connection holds the lock (``SQLITE_BUSY_*``)."""
     code = getattr(error, "sqlite_errorcode", None)
     return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
-
-
-def _patiently(statement: Callable[[], tuple[list[Any], int]]) -> tuple[list[Any], int]:
-    """``statement()``, tried again after a short random pause while the file is locked by
-    another process, for up to ``BUSY_TIMEOUT``; then its ``SQLITE_BUSY`` is raised."""
-    deadline = time.monotonic() + BUSY_TIMEOUT
-    pause = BUSY_PAUSE_FIRST
-    while True:
-        try:
-            return statement()
-        except sqlite3.OperationalError as exc:
-            if not _busy(exc) or time.monotonic() >= deadline:
-                raise
-        time.sleep(random.uniform(0, pause))
-        pause = min(BUSY_PAUSE_MAX, pause * 2)
 
 
 class SqliteStore(SessionStore):
@@ -206,9 +209,9 @@ class SqliteStore(SessionStore):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"session store {self.path}: {exc.strerror}") from exc
-        with self._connection(watch=False) as connection, self._turn:
+        with self._turn:
             for statement in ("PRAGMA journal_mode=WAL", BUILD_TABLE, BUILD_INDEX):
-                _patiently(functools.partial(_execute, connection, statement, {}))
+                self._run(statement, {}, turn=False, watch=False)
         try:
             self._watched = os.open(self.path, os.O_RDONLY)
         except OSError as exc:
@@ -233,23 +236,44 @@ class SqliteStore(SessionStore):
             self._open.discard(connection)
         connection.close()
 
-    @contextmanager
-    def _connection(self, *, watch: bool = True) -> Iterator[sqlite3.Connection]:
-        """Borrow a connection for one statement; a failed one is closed, not given back."""
+    def _borrow(self, watch: bool) -> sqlite3.Connection:
+        """A connection from the pool (or a new one), after checking, when ``watch``, that
+        the file the store opened still has its name (see ``_gone``)."""
         if self._closed:
             raise StoreError(f"session store {self.path} is closed")
         try:
             watched = self._watched
             if watch and watched is not None and os.fstat(watched).st_nlink == 0:
-                self._reopen()  # the file the store opened has lost its name (see _gone)
+                self._reopen()
             try:
-                connection = self._pool.get_nowait()
+                return self._pool.get_nowait()
             except queue.Empty:
-                connection = self._connect()
+                return self._connect()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"session store {self.path}: {exc}") from exc
+
+    def _run(
+        self, sql: str, params: dict[str, Any], *, turn: bool, watch: bool = True
+    ) -> tuple[list[Any], int]:
+        """Run one statement on a borrowed connection: its rows and its row count. With
+        ``turn``, a write of a session, it runs in this process's turn on the file and counts
+        towards the next checkpoint; a connection whose statement failed is closed instead of
+        going back to the pool.
+
+        Every ``CHECKPOINT_EVERY`` writes, the writer then checkpoints the WAL, after its
+        turn: SQLite's own checkpoint would run inside the write that fills the WAL, with
+        its ``fsync`` calls, while every other writer of the process waits for the turn.
+        """
+        connection = self._borrow(watch)
         try:
-            yield connection
+            if not turn:
+                done = _execute(connection, sql, params)
+            else:
+                with self._turn:
+                    done = _execute(connection, sql, params)
+                if next(self._writes) % CHECKPOINT_EVERY == 0:
+                    with suppress(sqlite3.Error):  # committed already; the next one tries again
+                        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error as exc:
             self._drop(connection)
             raise StoreError(f"session store {self.path}: {exc}") from exc
@@ -257,6 +281,7 @@ class SqliteStore(SessionStore):
             self._give_back(connection)
             raise
         self._give_back(connection)
+        return done
 
     def _give_back(self, connection: sqlite3.Connection) -> None:
         if connection in self._open:
@@ -295,25 +320,11 @@ class SqliteStore(SessionStore):
 
     def _read(self, sql: str, params: dict[str, Any]) -> list[Any]:
         """Run one read statement; its rows."""
-        with self._connection() as connection:
-            rows, _ = _patiently(functools.partial(_execute, connection, sql, params))
-            return rows
+        return self._run(sql, params, turn=False)[0]
 
     def _write(self, sql: str, params: dict[str, Any]) -> tuple[list[Any], int]:
-        """Run one write statement in this process's turn; its rows (all read, which
-        commits) and its row count.
-
-        Every ``CHECKPOINT_EVERY`` writes, the writer then checkpoints the WAL, after its
-        turn: SQLite's own checkpoint would run inside the write that fills the WAL, with
-        its ``fsync`` calls, while every other writer of the process waits for the turn.
-        """
-        with self._connection() as connection:
-            with self._turn:
-                written = _patiently(functools.partial(_execute, connection, sql, params))
-            if next(self._writes) % CHECKPOINT_EVERY == 0:
-                with suppress(sqlite3.Error):  # committed already; the next one tries again
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            return written
+        """Run one write statement in this process's turn; its rows and its row count."""
+        return self._run(sql, params, turn=True)
 
     def load(self, session_id: str) -> Snapshot | None:
         rows = self._read(LOAD, {"id": session_id, "now": self.clock()})
