@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _workflows import HEADER, MAIN, write_workflow
 
+import kdeps_expr.workflow.loader as loader
 from kdeps_expr.cli import main
 from kdeps_expr.errors import WorkflowLoadError
 from kdeps_expr.language.engine import Engine
@@ -754,3 +758,44 @@ def test_headers_the_transport_owns_are_load_errors(tmp_path: Path, name: str) -
         f" |         {name}: 1\n"
         " | ........^"
     )
+
+
+def test_the_garbage_collector_pauses_while_a_workflow_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bool] = []
+    read = loader.read_resource
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(loader, "read_resource", watched)
+    root = write_workflow(tmp_path, {"resources/main.yaml": MAIN})
+    assert gc.isenabled()
+    load_workflow(root)
+    inspect_workflow(root)
+    assert seen == [False, False]
+    assert gc.isenabled()
+
+    (root / "resources" / "main.yaml").write_text("run: [")  # a failed load resumes it too
+    with pytest.raises(WorkflowLoadError):
+        load_workflow(root)
+    assert gc.isenabled()
+
+
+def test_loads_in_threads_share_one_pause_and_a_disabled_collector_stays_off(
+    tmp_path: Path,
+) -> None:
+    root = write_workflow(tmp_path, {"resources/main.yaml": MAIN})
+    with ThreadPoolExecutor(4) as pool:
+        names = list(pool.map(lambda _: load_workflow(root).name, range(16)))
+    assert names == ["demo"] * 16
+    assert gc.isenabled()
+
+    gc.disable()
+    try:
+        load_workflow(root)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
