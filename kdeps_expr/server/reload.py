@@ -27,6 +27,7 @@ from ..errors import ExprError
 from ..workflow.loader import TEMPLATE_SUFFIX, YAML_SUFFIXES, load_workflow
 from ..workflow.model import Workflow
 from .app import Handler, Retarget, logger
+from .heap import settle_heap
 
 WATCHED_SUFFIXES = (*YAML_SUFFIXES, *(s + TEMPLATE_SUFFIX for s in YAML_SUFFIXES))
 IGNORED_DIRS = (".kdeps",)
@@ -95,6 +96,7 @@ class Reloader:
         for tell in self.also:
             tell(workflow)
         self.workflow = workflow
+        settle_heap()
         shown = ", ".join(names)
         logger.info("reloaded workflow %s %s (%s changed)", workflow.name, workflow.version, shown)
         return True

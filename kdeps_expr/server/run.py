@@ -25,6 +25,7 @@ from ..workflow.executors import Connections
 from ..workflow.model import Workflow
 from ..workflow.runner import Runner
 from .app import Handler, create_app, logger
+from .heap import settle_heap
 from .options import ServerOptions
 from .playground import PLAYGROUND_PATH, Bench, playground_app, playground_routes
 from .protocol import HttpLimits, guarded_http
@@ -161,6 +162,7 @@ def serve(
             playground,
         )
         serving = _Serving(workflow, options, sock, debug or options.debug, playground)
+        settle_heap()
         if workers == 1:
             with sock:
                 return 0 if serving.run(store, reload_from=reload_from, cleaner=True) else 1
