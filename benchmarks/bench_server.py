@@ -33,8 +33,9 @@ Servers, all answering the same JSON document (``cart_shape.answer``):
   run-unique schema, dropped at the end); ``kdeps, 2 workers``: the same with
   ``--workers 2`` when ``serve --help`` offers it, "not available" otherwise.
 - ``hand-written floor``: the least a Starlette endpoint can do for the cart on kdeps'
-  uvicorn setup (``cart_asgi``); a kdeps row cannot beat it, ``vs floor`` says how close
-  it comes.
+  uvicorn setup (``cart_asgi``), a floor for the session work (kdeps' own answer path is
+  shorter than Starlette's ``JSONResponse``, so light rows can beat it); ``vs floor``
+  says how close kdeps comes.
 - ``Starlette + starsessions``: its ``RedisStore`` on kdeps' uvicorn setup; it ships no
   SQLite or PostgreSQL store ("–").
 - ``Django sessions``: the ``db`` engine on SQLite and PostgreSQL, the ``cache`` engine on

@@ -12,8 +12,8 @@ for an add, write it back (one ``INSERT OR REPLACE``, ``SET … PX`` or ``INSERT
 CONFLICT``), with no expression engine, no version check against other processes, no
 expiry push on a read and no error handling; like ``kdeps-expr serve`` it freezes what it
 loaded out of the garbage collector's full passes (``settle_heap``), which otherwise stall
-every request in flight now and then (a p99 of 55-70 ms on the Redis rows). A kdeps row
-cannot be faster than its floor.
+every request in flight now and then (a p99 of 44-61 ms on the Redis rows). It is a floor
+for the session work; its HTTP answer is Starlette's ``JSONResponse``.
 
 The starsessions peer is Starlette's ``SessionMiddleware`` of ``starsessions`` with its
 ``RedisStore`` (the only server-side store it ships besides memory), loading the session
