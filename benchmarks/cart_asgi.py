@@ -11,9 +11,10 @@ by the cookie (one SQLite ``SELECT`` by primary key, one Redis ``GET``, or one P
 for an add, write it back (one ``INSERT OR REPLACE``, ``SET … PX`` or ``INSERT … ON
 CONFLICT``), with no expression engine, no version check against other processes, no
 expiry push on a read and no error handling; like ``kdeps-expr serve`` it freezes what it
-loaded out of the garbage collector's full passes (``settle_heap``), which otherwise stall
-every request in flight now and then (a p99 of 44-61 ms on the Redis rows). It is a floor
-for the session work; its HTTP answer is Starlette's ``JSONResponse``.
+loaded out of the garbage collector's full passes (``kdeps_expr.heap.settle_heap``),
+which otherwise stall every request in flight now and then (a p99 of 44-61 ms on the
+Redis rows). It is a floor for the session work; its HTTP answer is Starlette's
+``JSONResponse``.
 
 The starsessions peer is Starlette's ``SessionMiddleware`` of ``starsessions`` with its
 ``RedisStore`` (the only server-side store it ships besides memory), loading the session
@@ -175,8 +176,8 @@ APPS = {"floor": floor_app, "starsessions": starsessions_app}
 
 def main(argv: list[str]) -> None:
     """Serve ``APPS[argv[0]]`` on port ``argv[1]`` of 127.0.0.1."""
+    from kdeps_expr.heap import settle_heap
     from kdeps_expr.server import bind, run_app
-    from kdeps_expr.server.heap import settle_heap
 
     kind, port = argv
     app = APPS[kind](store_from_env())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from kdeps_expr.server.heap import settle_heap
+from kdeps_expr.heap import settle_heap
 
 
 class Cycle:

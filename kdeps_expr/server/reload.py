@@ -24,10 +24,10 @@ import anyio
 import watchfiles
 
 from ..errors import ExprError
+from ..heap import settle_heap
 from ..workflow.loader import TEMPLATE_SUFFIX, YAML_SUFFIXES, load_workflow
 from ..workflow.model import Workflow
 from .app import Handler, Retarget, logger
-from .heap import settle_heap
 
 WATCHED_SUFFIXES = (*YAML_SUFFIXES, *(s + TEMPLATE_SUFFIX for s in YAML_SUFFIXES))
 IGNORED_DIRS = (".kdeps",)

@@ -19,13 +19,13 @@ from starlette.types import ASGIApp
 
 from ..actions.chat import ChatService
 from ..errors import ExprError
+from ..heap import settle_heap
 from ..sessions import Cleaner, SessionStore
 from ..sessions.config import store_settings
 from ..workflow.executors import Connections
 from ..workflow.model import Workflow
 from ..workflow.runner import Runner
 from .app import Handler, create_app, logger
-from .heap import settle_heap
 from .options import ServerOptions
 from .playground import PLAYGROUND_PATH, Bench, playground_app, playground_routes
 from .protocol import HttpLimits, guarded_http

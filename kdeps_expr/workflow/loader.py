@@ -19,13 +19,12 @@ could be built, for ``kdeps-expr check``.
 from __future__ import annotations
 
 import difflib
-import gc
-import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ..actions.accessors import with_accessors
 from ..errors import ExprError, WorkflowError, WorkflowLoadError
+from ..heap import collector_paused
 from ..language.engine import Engine
 from .fields import FieldReader
 from .header import Header, read_header
@@ -48,7 +47,7 @@ def load_workflow(path: str | Path, engine: Engine | None = None) -> Workflow:
 
     Raises :class:`WorkflowLoadError` listing every error found.
     """
-    with _collector_paused:
+    with collector_paused:
         inspection = _Loader(Path(path), engine or Engine()).load(warnings=False)
     if inspection.workflow is None:
         raise WorkflowLoadError(inspection.errors)
@@ -58,41 +57,8 @@ def load_workflow(path: str | Path, engine: Engine | None = None) -> Workflow:
 def inspect_workflow(path: str | Path, engine: Engine | None = None) -> Inspection:
     """Load ``path`` collecting every error and warning instead of raising; for
     ``kdeps-expr check``."""
-    with _collector_paused:
+    with collector_paused:
         return _Loader(Path(path), engine or Engine()).load(warnings=True)
-
-
-class _CollectorPause:
-    """Pauses Python's cyclic garbage collector while loads run.
-
-    A load makes tens of thousands of objects that live as long as the workflow (located
-    YAML nodes, syntax nodes, closures), and each automatic collection on the way walks
-    every one made so far: a third of a load's CPU time (``benchmarks/bench_runner.py``).
-    Reference counting still frees what dies at once; cycles wait for the first collection
-    after the load. Loads in several threads share one pause, and a collector someone else
-    switched off stays off.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loads = 0
-        self._resume = False
-
-    def __enter__(self) -> None:
-        with self._lock:
-            self._loads += 1
-            if self._loads == 1:
-                self._resume = gc.isenabled()
-                gc.disable()
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._loads -= 1
-            if self._loads == 0 and self._resume:
-                gc.enable()
-
-
-_collector_paused = _CollectorPause()
 
 
 class _Loader:
