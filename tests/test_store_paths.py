@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,10 +68,35 @@ class TestRedisRoundTrips:
 
     def test_a_new_session_is_one_script(self, redis_backend: Backend, sent: list[str]) -> None:
         store = redis_backend.make(ttl=60)
-        store.check()  # connects: the handshake is the connection's, not the request's
+        store.load("warm-up")  # connects: the handshake is the connection's, not the request's
         sent.clear()
         transact(store, None, add_item)
         assert sent == ["EVALSHA"]
+
+    def test_each_thread_has_its_own_connection_and_close_closes_them(
+        self, redis_backend: Backend
+    ) -> None:
+        watcher = redis_backend.redis_client
+        assert watcher is not None
+        store = redis_backend.make(ttl=60)
+        store.check()  # the store's shared connection, for ping, listing and cleaning
+        before = len(watcher.client_list())
+
+        def visit() -> None:
+            for _ in range(3):
+                store.load("a" * 43)
+
+        threads = [threading.Thread(target=visit) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(watcher.client_list()) == before + 3
+        store.close()
+        deadline = time.monotonic() + 5  # the server sees the connections close a moment later
+        while len(watcher.client_list()) != before - 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(watcher.client_list()) == before - 1
 
 
 @contextmanager
