@@ -2,11 +2,11 @@
 loads, and, in a server, kept away from everything loaded.
 
 A loaded workflow is tens of thousands of objects (located YAML nodes, syntax nodes,
-closures) that live as long as the workflow. Each automatic collection walks every
-tracked object, so the collector cost loads time as they grew (each pass walking all
-that was made so far), and cost servers their tail: a full pass while serving stalled
-every request in flight (``benchmarks/bench_server.py``: a p99 of 42 ms for the cart's
-SQLite views against a p50 of 3 ms, and 5 ms once the workflow was frozen).
+closures) that live as long as the workflow, and a collection walks the objects it
+tracks. During a load, each automatic pass walked again all that was made so far
+(``benchmarks/bench_runner.py``); while serving, a full pass stalled every request in
+flight (``benchmarks/bench_server.py``: a p99 of 42 ms for the cart's SQLite views
+against a p50 of 3 ms, and 5 ms once the workflow was frozen).
 """
 
 from __future__ import annotations
