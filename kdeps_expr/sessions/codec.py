@@ -54,11 +54,12 @@ class _NotJSON(Exception):
 
 
 _PLAIN = frozenset({str, int, bool, type(None)})
-"""The exact types of the values that are always JSON: the common case, checked first."""
+"""The exact types of the values that are always JSON: items of these types are passed
+over without a call to :func:`_check`, the common case."""
 
 
 def _check(value: object) -> None:
-    if type(value) in _PLAIN or isinstance(value, str | bool | int):
+    if value is None or isinstance(value, str | bool | int):
         return
     if isinstance(value, float):
         if not math.isfinite(value):

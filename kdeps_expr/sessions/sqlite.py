@@ -226,7 +226,7 @@ class SqliteStore(SessionStore):
             self.path, timeout=0, isolation_level=None, check_same_thread=False
         )
         connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute("PRAGMA wal_autocheckpoint=0")  # see _write
+        connection.execute("PRAGMA wal_autocheckpoint=0")  # see _run
         with self._lock:
             self._open.add(connection)
         return connection
