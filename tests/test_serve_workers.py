@@ -28,6 +28,9 @@ from _workflows import write_workflow
 from test_cli import run
 from test_executors_serve import RESOURCES, WORKFLOW
 
+from kdeps_expr.server.run import workers_refusal
+from kdeps_expr.workflow import load_workflow
+
 WAIT = 20.0
 WORKER_STARTED = re.compile(r"\[(\d+)\]: worker (\d+) started \(pid (\d+)\)$", re.MULTILINE)
 CLEANER_STARTED = re.compile(r"\[(\d+)\]: worker 0 runs the session cleaner", re.MULTILINE)
@@ -107,6 +110,14 @@ def test_refused(
 ) -> None:
     arguments = ["serve", str(EXAMPLES / example), "--port", "0", *options]
     assert run(capsys, *arguments) == (2, "", error)
+
+
+def test_an_in_memory_sqlite_path_refuses_workers_saying_so(tmp_path: Path) -> None:
+    workflow = workflow_copy(tmp_path, "cart", session={"type": "sqlite", "path": ":memory:"})
+    assert workers_refusal(2, load_workflow(workflow), reloading=False) == (
+        "--workers 2: settings.session.path ':memory:' keeps sessions inside one process; "
+        "use sqlite, redis or postgres, or one worker"
+    )
 
 
 def test_one_worker_is_the_process_itself(tmp_path: Path) -> None:

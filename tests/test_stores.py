@@ -428,6 +428,15 @@ class TestOpenStore:
             assert store.path.is_file()
         store.close()
 
+    def test_sqlite_in_memory_path_is_a_memory_store_and_makes_no_file(
+        self, tmp_path: Path
+    ) -> None:
+        store = open_store({"type": "sqlite", "path": ":memory:", "ttl": "1m"}, tmp_path)
+        assert isinstance(store, MemoryStore)
+        assert (store.kind, store.ttl) == ("memory", 60.0)
+        assert list(tmp_path.iterdir()) == []
+        store.close()
+
     def test_absolute_sqlite_path(self, tmp_path: Path) -> None:
         path = tmp_path / "abs" / "s.db"
         store = open_store({"path": str(path)}, tmp_path / "elsewhere")

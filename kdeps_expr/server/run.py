@@ -21,7 +21,7 @@ from ..actions.chat import ChatService
 from ..errors import ExprError
 from ..heap import settle_heap
 from ..sessions import Cleaner, SessionStore
-from ..sessions.config import store_settings
+from ..sessions.config import SQLITE_IN_MEMORY, store_settings
 from ..workflow.executors import Connections
 from ..workflow.model import Workflow
 from ..workflow.runner import Runner
@@ -176,9 +176,11 @@ def workers_refusal(workers: int, workflow: Workflow, *, reloading: bool) -> str
         return f"--workers must be at least 1, not {workers}"
     if workers == 1:
         return None
-    if store_settings(workflow.session_config).kind == "memory":
+    settings = store_settings(workflow.session_config)
+    if settings.kind == "memory":
+        kept = "path ':memory:'" if settings.path == SQLITE_IN_MEMORY else "type memory"
         return (
-            f"--workers {workers}: settings.session.type memory keeps sessions inside one "
+            f"--workers {workers}: settings.session.{kept} keeps sessions inside one "
             "process; use sqlite, redis or postgres, or one worker"
         )
     if reloading:

@@ -30,6 +30,8 @@ from .sqlite import SqliteStore
 from .urls import redacted
 
 DEFAULT_SQLITE_PATH = ".kdeps/sessions.db"
+SQLITE_IN_MEMORY = ":memory:"
+"""The SQLite path that means an in-memory store (SPEC §8, as in KDeps): a memory store."""
 DEFAULT_COOKIE_NAME = "kdeps_session_id"
 
 _COMMON_KEYS = ("type", "ttl", "cleanupInterval", "renewOn", "cookieName")
@@ -172,7 +174,10 @@ def store_settings(config: Mapping[str, Any] | None) -> StoreSettings:
             ) from exc
         return StoreSettings(kind, ttl, interval, url=url, schema=schema, table=table)
     if kind == "sqlite":
-        return StoreSettings(kind, ttl, interval, path=_text(config, "path", DEFAULT_SQLITE_PATH))
+        path = _text(config, "path", DEFAULT_SQLITE_PATH)
+        if path == SQLITE_IN_MEMORY:  # KDeps' in-memory database: sessions live in the process
+            return StoreSettings("memory", ttl, interval, path=path)
+        return StoreSettings(kind, ttl, interval, path=path)
     return StoreSettings(kind, ttl, interval)
 
 
